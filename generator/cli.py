@@ -1,0 +1,148 @@
+"""The command line: the only place that catches TokengateError and turns it into an exit code.
+
+Heavy modules (jinja2, jsonschema, the Azure CLI) are imported inside commands, so
+`tokengate --help` starts fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from generator import __version__
+from generator.errors import ExitCode, TokengateError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+SPEC_ARGUMENT = click.argument(
+    "spec", required=False, type=click.Path(dir_okay=False, path_type=Path)
+)
+
+
+def handles_errors(command: F) -> F:
+    """Print a TokengateError's message on stderr and exit with its code; never a traceback."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except TokengateError as error:
+            click.echo(error.message, err=True)
+            sys.exit(int(error.exit_code))
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(int(ExitCode.INTERRUPTED))
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="tokengate")
+def main() -> None:
+    """Turn one YAML spec into an Azure AI gateway: Azure OpenAI behind API Management, with
+    token limits (control) and token metrics (monitoring).
+
+    Exit codes: 0 ok, 1 would change (--check), 2 invalid input, 3 deploy failed, 130 interrupted.
+    """
+
+
+@main.command()
+@click.argument(
+    "path",
+    required=False,
+    default="tokengate.yaml",
+    type=click.Path(dir_okay=False, path_type=Path),
+)
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@handles_errors
+def init(path: Path, force: bool) -> None:
+    """Write a commented starter spec (the lab scenario) to PATH."""
+    from generator.resources import lab_spec_path
+
+    if path.exists() and not force:
+        raise TokengateError(f"{path} already exists; pass --force to overwrite it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(lab_spec_path().read_text(encoding="utf-8"), encoding="utf-8")
+    click.echo(f"wrote {path}; next: tokengate validate {path} && tokengate render {path}")
+
+
+@main.command()
+@handles_errors
+def schema() -> None:
+    """Print the JSON Schema (draft 2020-12) of the spec."""
+    from generator.resources import spec_schema
+
+    click.echo(json.dumps(spec_schema(), indent=2))
+
+
+@main.command()
+@handles_errors
+def rules() -> None:
+    """List the semantic rules with their ids."""
+    from generator.validate import RULES
+
+    for rule in RULES:
+        click.echo(f"{rule.rule_id}  {rule.title}")
+
+
+@main.command()
+@SPEC_ARGUMENT
+@handles_errors
+def validate(spec: Path | None) -> None:
+    """Check SPEC (default: the built-in lab spec) against the schema and the rules."""
+    from generator.findings import format_report
+    from generator.pipeline import compile_path
+
+    compiled = compile_path(spec)
+    if compiled.warnings:
+        click.echo(format_report(compiled.warnings), err=True)
+    click.echo(f"{compiled.spec.file}: valid")
+
+
+@main.command()
+@SPEC_ARGUMENT
+@click.option(
+    "--out",
+    "out",
+    default="out",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder.",
+)
+@click.option(
+    "--check", is_flag=True, help="Write nothing; exit 1 and list the files that would change."
+)
+@click.option("--force", is_flag=True, help="Overwrite files in OUT that tokengate did not write.")
+@handles_errors
+def render(spec: Path | None, out: Path, check: bool, force: bool) -> None:
+    """Render SPEC (default: the built-in lab spec) into Bicep and policy XML under OUT."""
+    from generator.findings import format_report
+    from generator.pipeline import compile_path
+    from generator.write import plan, write
+
+    compiled = compile_path(spec)
+    if compiled.warnings:
+        click.echo(format_report(compiled.warnings), err=True)
+    if check:
+        todo = plan(out, compiled.files, force=True)
+        if todo.has_changes:
+            click.echo(f"{out}: out of date with {compiled.spec.file}:")
+            for line in todo.lines():
+                click.echo(f"  {line}")
+            click.echo("run `tokengate render` to update it")
+            sys.exit(int(ExitCode.CHANGED))
+        click.echo(f"{out}: up to date ({len(todo.unchanged)} files)")
+        return
+    done = write(out, compiled.files, force=force)
+    for line in done.lines():
+        click.echo(f"  {line}")
+    click.echo(
+        f"{out}: {len(done.added)} added, {len(done.changed)} changed, "
+        f"{len(done.removed)} removed, {len(done.unchanged)} unchanged"
+    )

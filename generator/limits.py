@@ -1,0 +1,139 @@
+"""Service limits checked on the rendered output, before anything is written or deployed.
+
+ARM: 800 resources (copy loops expanded), 256 parameters, 64 outputs, 4 MB per template.
+APIM: 256 KiB per policy document. Bicep: `loadTextContent` reads at most 131,072 characters.
+The compiled ARM JSON is not available without a Bicep compiler, so its size is estimated
+from the Bicep text (x2 for JSON's verbosity) plus every file it loads, JSON-escaped.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from generator import azure
+from generator.findings import Finding
+from generator.load import LoadedSpec, PathKey
+from generator.model import Gateway
+from generator.render import RenderedFile
+
+#: Bicep's limit on the text `loadTextContent` may read.
+MAX_LOAD_TEXT_CHARS = 131_072
+
+_DECLARATION = re.compile(
+    r"^(resource|module)\s+\w+\s+'[^']*'\s*(existing\s*)?=\s*(\[for\s+(.*?)\s+in\s+(\w+))?", re.M
+)
+_PARAM = re.compile(r"^param\s", re.M)
+_OUTPUT = re.compile(r"^output\s", re.M)
+_LOAD = re.compile(r"loadTextContent\('([^']+)'\)")
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """What one template costs against ARM's per-template limits."""
+
+    resources: int
+    parameters: int
+    outputs: int
+    estimated_bytes: int
+
+
+def loop_lengths(gateway: Gateway) -> dict[str, int]:
+    """How many items each array the templates loop over has (the largest, for module arrays)."""
+    return {
+        "openAIAccounts": len(gateway.accounts),
+        "backends": len(gateway.accounts),
+        "deployments": max(len(a.deployments) for a in gateway.accounts),
+        "consumers": len(gateway.consumers),
+    }
+
+
+def footprint(
+    path: str, text: str, files: Mapping[str, RenderedFile], loops: Mapping[str, int]
+) -> Footprint:
+    resources = 0
+    for match in _DECLARATION.finditer(text):
+        if match.group(2):  # `existing` declares no resource
+            continue
+        source = match.group(5)
+        resources += loops[source] if source else 1
+    loaded = 0
+    folder = path.rsplit("/", 1)[0] if "/" in path else ""
+    for relative in _LOAD.findall(text):
+        target = _normalize(f"{folder}/{relative}" if folder else relative)
+        if target in files:
+            loaded += len(json.dumps(files[target].content))
+    return Footprint(
+        resources=resources,
+        parameters=len(_PARAM.findall(text)),
+        outputs=len(_OUTPUT.findall(text)),
+        estimated_bytes=2 * len(text.encode("utf-8")) + loaded,
+    )
+
+
+def _normalize(path: str) -> str:
+    parts: list[str] = []
+    for part in path.split("/"):
+        if part == "..":
+            if parts:
+                parts.pop()
+        elif part not in ("", "."):
+            parts.append(part)
+    return "/".join(parts)
+
+
+def footprints(gateway: Gateway, files: Mapping[str, RenderedFile]) -> dict[str, Footprint]:
+    loops = loop_lengths(gateway)
+    return {
+        path: footprint(path, f.content, files, loops)
+        for path, f in files.items()
+        if path.endswith(".bicep")
+    }
+
+
+def limit_findings(
+    spec: LoadedSpec, gateway: Gateway, files: Mapping[str, RenderedFile]
+) -> list[Finding]:
+    """Findings for every rendered file over a limit, placed on the spec field that drives it."""
+    findings: list[Finding] = []
+    consumers: PathKey = ("consumers",) if gateway.consumers else ()
+    for path, f in files.items():
+        if path.endswith(".xml"):
+            if f.size > azure.MAX_POLICY_BYTES:
+                findings.append(
+                    spec.finding(
+                        consumers,
+                        "TG120",
+                        f"{path} would be {f.size:,} bytes; APIM accepts policy documents up to "
+                        f"{azure.MAX_POLICY_BYTES:,} bytes (256 KiB)",
+                    )
+                )
+            elif len(f.content) > MAX_LOAD_TEXT_CHARS:
+                findings.append(
+                    spec.finding(
+                        consumers,
+                        "TG125",
+                        f"{path} would be {len(f.content):,} characters; Bicep's loadTextContent "
+                        f"reads at most {MAX_LOAD_TEXT_CHARS:,}",
+                    )
+                )
+    checks = (
+        ("resources", azure.MAX_TEMPLATE_RESOURCES, "TG121", "resources"),
+        ("parameters", azure.MAX_TEMPLATE_PARAMETERS, "TG122", "parameters"),
+        ("outputs", azure.MAX_TEMPLATE_OUTPUTS, "TG123", "outputs"),
+        ("estimated_bytes", azure.MAX_TEMPLATE_BYTES, "TG124", "bytes of ARM JSON (estimated)"),
+    )
+    for path, fp in footprints(gateway, files).items():
+        for attribute, limit, rule_id, noun in checks:
+            value = getattr(fp, attribute)
+            if value > limit:
+                findings.append(
+                    spec.finding(
+                        consumers,
+                        rule_id,
+                        f"{path} would have {value:,} {noun}; ARM allows {limit:,} per template",
+                    )
+                )
+    return findings

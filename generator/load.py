@@ -1,0 +1,152 @@
+"""Stage 1: read YAML into plain data and remember where every value came from.
+
+PyYAML composes a node tree that carries line/column marks; we build plain dicts/lists from it
+and keep a map from JSON path to (line, column) so later stages can point at the exact node.
+Duplicate keys (silently last-wins in PyYAML) and alias bombs are reported here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from generator.errors import SpecInvalid, TokengateError
+from generator.findings import Finding, json_path
+
+PathKey = tuple[str | int, ...]
+
+#: Upper bound on nodes built from one document; far above any real spec (10,000 consumers is
+#: ~60,000 nodes) and far below what an alias "billion laughs" document expands to.
+MAX_NODES = 2_000_000
+
+
+@dataclass(frozen=True)
+class Mark:
+    line: int
+    column: int
+
+
+@dataclass
+class LoadedSpec:
+    """The spec as plain data plus the source position of every value and mapping key."""
+
+    file: str
+    data: Any
+    value_marks: dict[PathKey, Mark] = field(default_factory=dict)
+    key_marks: dict[PathKey, Mark] = field(default_factory=dict)
+    warnings: list[Finding] = field(default_factory=list)
+
+    def mark_of(self, path: PathKey, *, key: bool = False) -> Mark:
+        """Position of the value (or its key) at `path`; falls back to the nearest parent."""
+        marks = self.key_marks if key else self.value_marks
+        probe = tuple(path)
+        while probe:
+            if probe in marks:
+                return marks[probe]
+            if probe in self.value_marks:
+                return self.value_marks[probe]
+            probe = probe[:-1]
+        return self.value_marks.get((), Mark(1, 1))
+
+    def finding(self, path: PathKey, rule_id: str, message: str, *, key: bool = False) -> Finding:
+        mark = self.mark_of(path, key=key)
+        return Finding(self.file, mark.line, mark.column, rule_id, message, json_path(path))
+
+
+def _mark(node: yaml.Node) -> Mark:
+    return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+class _Builder:
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.constructor = yaml.SafeLoader("")
+        self.value_marks: dict[PathKey, Mark] = {}
+        self.key_marks: dict[PathKey, Mark] = {}
+        self.findings: list[Finding] = []
+        self.nodes = 0
+
+    def build(self, node: yaml.Node, path: PathKey) -> Any:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise TokengateError(
+                f"{self.file}: the document expands to more than {MAX_NODES} values "
+                "(aliases nested too deep?); refusing to load it"
+            )
+        self.value_marks[path] = _mark(node)
+        if isinstance(node, yaml.MappingNode):
+            self.constructor.flatten_mapping(node)
+            result: dict[str, Any] = {}
+            for key_node, value_node in node.value:
+                key = self.constructor.construct_object(key_node, deep=True)
+                if not isinstance(key, str):
+                    key = str(key)
+                if key in result:
+                    mark = _mark(key_node)
+                    self.findings.append(
+                        Finding(
+                            self.file,
+                            mark.line,
+                            mark.column,
+                            "TG002",
+                            f"duplicate key '{key}' (an earlier value would be ignored)",
+                            json_path((*path, key)),
+                        )
+                    )
+                    continue
+                self.key_marks[(*path, key)] = _mark(key_node)
+                result[key] = self.build(value_node, (*path, key))
+            return result
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        return self.constructor.construct_object(node, deep=True)
+
+
+def load_text(text: str, file: str) -> LoadedSpec:
+    """Parse one YAML document. Raises SpecInvalid (syntax, duplicates, empty) with positions."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise SpecInvalid(
+            [Finding(file, line, column, "TG001", f"YAML syntax error: {problem}")]
+        ) from None
+    except yaml.YAMLError as exc:
+        raise SpecInvalid([Finding(file, 1, 1, "TG001", f"YAML syntax error: {exc}")]) from None
+    if root is None:
+        raise SpecInvalid([Finding(file, 1, 1, "TG003", "the spec is empty")])
+    builder = _Builder(file)
+    try:
+        data = builder.build(root, ())
+    except yaml.constructor.ConstructorError as exc:
+        mark = exc.problem_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise SpecInvalid(
+            [Finding(file, line, column, "TG001", f"YAML error: {exc.problem}")]
+        ) from None
+    if builder.findings:
+        raise SpecInvalid(builder.findings)
+    return LoadedSpec(file, data, builder.value_marks, builder.key_marks)
+
+
+def load_file(path: Path, display_name: str | None = None) -> LoadedSpec:
+    """Read and parse a spec file; `display_name` is what findings call it."""
+    name = display_name or str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise TokengateError(f"{name}: no such file") from None
+    except OSError as exc:
+        raise TokengateError(f"{name}: cannot read: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SpecInvalid(
+            [Finding(name, 1, 1, "TG001", f"not UTF-8 text (byte {exc.start})")]
+        ) from None
+    return load_text(text, name)

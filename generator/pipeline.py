@@ -1,0 +1,55 @@
+"""The stages in order: load → validate → model → render → limits. `write` and `deploy` follow.
+
+Callers (CLI, deploy, benchmarks, tests) go through here so every path runs every check.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from generator import model
+from generator.errors import SpecInvalid
+from generator.findings import Finding
+from generator.limits import limit_findings
+from generator.load import LoadedSpec, load_file
+from generator.render import RenderedFile, render
+from generator.resources import lab_spec_path
+from generator.validate import validate
+
+#: What findings and file headers call the built-in lab spec.
+LAB_SPEC_NAME = "lab.yaml (built-in)"
+
+
+@dataclass(frozen=True)
+class Compiled:
+    spec: LoadedSpec
+    gateway: model.Gateway
+    files: dict[str, RenderedFile]
+    warnings: list[Finding]
+
+
+def load_spec(path: Path | None) -> LoadedSpec:
+    if path is None:
+        return load_file(lab_spec_path(), LAB_SPEC_NAME)
+    return load_file(path)
+
+
+def compile_spec(spec: LoadedSpec) -> Compiled:
+    """Validate, model and render one loaded spec; raise SpecInvalid on any error."""
+    warnings = validate(spec)
+    gateway = model.build(spec.data, source=_source_name(spec.file))
+    files = render(gateway)
+    over = limit_findings(spec, gateway, files)
+    if over:
+        raise SpecInvalid(warnings + over)
+    return Compiled(spec, gateway, files, warnings)
+
+
+def compile_path(path: Path | None) -> Compiled:
+    return compile_spec(load_spec(path))
+
+
+def _source_name(file: str) -> str:
+    """The spec's name as written into headers: its file name, never a machine-specific path."""
+    return file if file == LAB_SPEC_NAME else Path(file).name

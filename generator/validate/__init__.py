@@ -1,0 +1,27 @@
+"""Stage 2: schema findings first; semantic rules only on data the schema accepted."""
+
+from __future__ import annotations
+
+from generator.errors import SpecInvalid
+from generator.findings import Finding, has_errors
+from generator.load import LoadedSpec
+from generator.validate.rules import RULES, Rule, semantic_findings
+from generator.validate.schema import schema_findings
+
+__all__ = ["RULES", "Rule", "findings_for", "validate"]
+
+
+def findings_for(spec: LoadedSpec) -> list[Finding]:
+    """Every finding for the spec, sorted by position."""
+    findings = schema_findings(spec)
+    if not findings:
+        findings = semantic_findings(spec)
+    return sorted(spec.warnings + findings, key=lambda f: (f.line, f.column, f.rule_id, f.message))
+
+
+def validate(spec: LoadedSpec) -> list[Finding]:
+    """Raise SpecInvalid when there are errors; return the warnings otherwise."""
+    findings = findings_for(spec)
+    if has_errors(findings):
+        raise SpecInvalid(findings)
+    return findings

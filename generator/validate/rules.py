@@ -1,0 +1,389 @@
+"""Semantic rules: what the schema cannot say. Each rule has an id, a title and a check function.
+
+Rules run only on schema-valid data, so they may index required keys without guarding types.
+The README's rule table is generated from `RULES` (see `tokengate rules`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from generator import azure
+from generator.findings import Finding, Severity
+from generator.load import LoadedSpec, PathKey
+
+Check = Callable[[LoadedSpec], Iterator[Finding]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    rule_id: str
+    title: str
+    check: Check
+
+
+RULES: list[Rule] = []
+
+
+def rule(rule_id: str, title: str) -> Callable[[Check], Check]:
+    def register(check: Check) -> Check:
+        RULES.append(Rule(rule_id, title, check))
+        return check
+
+    return register
+
+
+def _limit_blocks(data: dict[str, Any]) -> Iterator[tuple[PathKey, dict[str, Any]]]:
+    """Every place a token budget is written: the default and each consumer override."""
+    if "tokenLimit" in data:
+        yield ("tokenLimit",), data["tokenLimit"]
+    for i, consumer in enumerate(data.get("consumers", [])):
+        yield ("consumers", i), consumer
+
+
+def _duplicates(
+    spec: LoadedSpec, items: list[tuple[PathKey, str]], what: str, *, fold_case: bool = False
+) -> Iterator[Finding]:
+    seen: dict[str, PathKey] = {}
+    for path, name in items:
+        key = name.casefold() if fold_case else name
+        if key in seen:
+            first = spec.mark_of(seen[key])
+            yield spec.finding(
+                path, "TG101", f"{what} '{name}' is already defined at line {first.line}"
+            )
+        else:
+            seen[key] = path
+
+
+@rule("TG101", "Names are unique: accounts, deployments per account, consumers, dimensions")
+def unique_names(spec: LoadedSpec) -> Iterator[Finding]:
+    data = spec.data
+    accounts = data["openai"]
+    yield from _duplicates(
+        spec, [(("openai", i, "name"), a["name"]) for i, a in enumerate(accounts)], "account"
+    )
+    for i, account in enumerate(accounts):
+        yield from _duplicates(
+            spec,
+            [
+                (("openai", i, "deployments", j, "name"), d["name"])
+                for j, d in enumerate(account["deployments"])
+            ],
+            "deployment",
+        )
+    # APIM resource names are case-insensitive: team-a and Team-A would be the same subscription.
+    yield from _duplicates(
+        spec,
+        [(("consumers", i, "name"), c["name"]) for i, c in enumerate(data.get("consumers", []))],
+        "consumer",
+        fold_case=True,
+    )
+    dims = data.get("tokenMetrics", {}).get("dimensions", [])
+    yield from _duplicates(
+        spec,
+        [
+            (("tokenMetrics", "dimensions", i), d if isinstance(d, str) else d["name"])
+            for i, d in enumerate(dims)
+        ],
+        "dimension",
+    )
+
+
+@rule("TG102", "Each deployment name lives on one account (requests are routed by deployment name)")
+def deployment_routing(spec: LoadedSpec) -> Iterator[Finding]:
+    owner: dict[str, str] = {}
+    for i, account in enumerate(spec.data["openai"]):
+        for j, deployment in enumerate(account["deployments"]):
+            name = deployment["name"]
+            if name in owner and owner[name] != account["name"]:
+                yield spec.finding(
+                    ("openai", i, "deployments", j, "name"),
+                    "TG102",
+                    f"deployment '{name}' is on accounts '{owner[name]}' and '{account['name']}'; "
+                    "the gateway routes a request to the one account that has its deployment, "
+                    "so give each deployment a distinct name",
+                )
+            owner.setdefault(name, account["name"])
+
+
+@rule("TG103", "A quota comes with its period, and a period with its quota")
+def quota_needs_period(spec: LoadedSpec) -> Iterator[Finding]:
+    for path, block in _limit_blocks(spec.data):
+        if "quota" in block and "quotaPeriod" not in block:
+            yield spec.finding(
+                (*path, "quota"),
+                "TG103",
+                "'quota' needs a 'quotaPeriod' (Hourly, Daily, Weekly, Monthly, "
+                "Yearly) in the same block",
+                key=True,
+            )
+        if "quotaPeriod" in block and "quota" not in block:
+            yield spec.finding(
+                (*path, "quotaPeriod"),
+                "TG103",
+                "'quotaPeriod' is set but 'quota' is missing",
+                key=True,
+            )
+
+
+@rule("TG104", "A token limit sets tokensPerMinute or quota; every consumer ends up limited")
+def limit_not_empty(spec: LoadedSpec) -> Iterator[Finding]:
+    data = spec.data
+    default = data.get("tokenLimit")
+    if default is not None and "tokensPerMinute" not in default and "quota" not in default:
+        yield spec.finding(
+            ("tokenLimit",),
+            "TG104",
+            "'tokenLimit' sets neither 'tokensPerMinute' nor 'quota'",
+            key=True,
+        )
+    if default is None:
+        for i, consumer in enumerate(data.get("consumers", [])):
+            if "tokensPerMinute" not in consumer and "quota" not in consumer:
+                limited = [c for c in data["consumers"] if "tokensPerMinute" in c or "quota" in c]
+                if limited:
+                    yield Finding(
+                        spec.file,
+                        *_line_col(spec, ("consumers", i)),
+                        "TG104",
+                        f"consumer '{consumer['name']}' has no token limit: add one or a "
+                        "default 'tokenLimit'",
+                        severity=Severity.WARNING,
+                    )
+
+
+def _line_col(spec: LoadedSpec, path: PathKey) -> tuple[int, int]:
+    mark = spec.mark_of(path)
+    return mark.line, mark.column
+
+
+@rule("TG105", f"At most {azure.MAX_DIMENSIONS} metric dimensions")
+def dimension_count(spec: LoadedSpec) -> Iterator[Finding]:
+    dims = spec.data.get("tokenMetrics", {}).get("dimensions", [])
+    if len(dims) > azure.MAX_DIMENSIONS:
+        yield spec.finding(
+            ("tokenMetrics", "dimensions", azure.MAX_DIMENSIONS),
+            "TG105",
+            f"{len(dims)} dimensions; the emit-token-metric policy takes at most "
+            f"{azure.MAX_DIMENSIONS}",
+        )
+
+
+@rule("TG106", "Token limits are not available on the Consumption tier")
+def no_token_limit_on_consumption(spec: LoadedSpec) -> Iterator[Finding]:
+    sku = spec.data["apim"].get("sku")
+    if sku not in azure.NO_TOKEN_LIMIT_SKUS:
+        return
+    overrides = any(
+        k in c for c in spec.data.get("consumers", []) for k in ("tokensPerMinute", "quota")
+    )
+    if "tokenLimit" in spec.data or overrides:
+        yield spec.finding(
+            ("apim", "sku"),
+            "TG106",
+            f"the token-limit policy is not available on the {sku} tier; "
+            "choose BasicV2, StandardV2 or a classic tier",
+        )
+
+
+_APIM_NAME = re.compile(r"^[a-zA-Z](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?$")
+_SUBDOMAIN = re.compile(r"^[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?$")
+
+
+def apim_name_prefix(gateway: str) -> str:
+    """The APIM service name before the unique suffix."""
+    return f"apim-{gateway}-"
+
+
+def subdomain_prefix(gateway: str, account: str) -> str:
+    """The Cognitive Services account name and custom subdomain before the unique suffix."""
+    return f"{gateway}-{account}-"
+
+
+@rule("TG107", "The APIM service name fits APIM's rules (1-50 chars, letter first, a-z 0-9 -)")
+def apim_name(spec: LoadedSpec) -> Iterator[Finding]:
+    length = len(apim_name_prefix(spec.data["name"])) + azure.UNIQUE_SUFFIX_LENGTH
+    if length > azure.APIM_NAME_MAX:
+        yield spec.finding(
+            ("name",),
+            "TG107",
+            f"the APIM name would be {length} characters "
+            f"(max {azure.APIM_NAME_MAX}); shorten 'name'",
+        )
+    if not _APIM_NAME.match(apim_name_prefix(spec.data["name"]) + "x"):
+        yield spec.finding(("name",), "TG107", "the APIM name would not be valid")
+
+
+@rule("TG108", "Cognitive Services names and subdomains fit (2-64 chars, a-z 0-9 -)")
+def subdomain_name(spec: LoadedSpec) -> Iterator[Finding]:
+    for i, account in enumerate(spec.data["openai"]):
+        prefix = subdomain_prefix(spec.data["name"], account["name"])
+        length = len(prefix) + azure.UNIQUE_SUFFIX_LENGTH
+        if length > azure.SUBDOMAIN_MAX:
+            yield spec.finding(
+                ("openai", i, "name"),
+                "TG108",
+                f"the custom subdomain '{prefix}<13 chars>' would be {length} "
+                f"characters (max {azure.SUBDOMAIN_MAX}); shorten the gateway "
+                "or account name",
+            )
+        elif not _SUBDOMAIN.match(prefix + "x"):
+            yield spec.finding(
+                ("openai", i, "name"),
+                "TG108",
+                f"the custom subdomain '{prefix}...' would not be a valid host name",
+            )
+
+
+@rule("TG109", "Capacities are within the SKU's bounds (model deployments and APIM units)")
+def capacity_bounds(spec: LoadedSpec) -> Iterator[Finding]:
+    for i, account in enumerate(spec.data["openai"]):
+        for j, deployment in enumerate(account["deployments"]):
+            sku = deployment.get("sku", "GlobalStandard")
+            low, high = azure.DEPLOYMENT_CAPACITY[sku]
+            capacity = deployment["capacity"]
+            if not low <= capacity <= high:
+                unit = "PTU" if "Provisioned" in sku else "thousand tokens per minute"
+                yield spec.finding(
+                    ("openai", i, "deployments", j, "capacity"),
+                    "TG109",
+                    f"capacity {capacity} is outside {low}..{high} ({unit}) for the {sku} SKU",
+                )
+    apim = spec.data["apim"]
+    sku = apim.get("sku", "BasicV2")
+    capacity = apim.get("capacity", 1)
+    if capacity > azure.MAX_SKU_CAPACITY[sku]:
+        yield spec.finding(
+            ("apim", "capacity"),
+            "TG109",
+            f"the {sku} tier allows at most {azure.MAX_SKU_CAPACITY[sku]} unit(s), got {capacity}",
+        )
+
+
+@rule("TG110", "A custom dimension has a value (only built-in dimensions may omit it)")
+def dimension_values(spec: LoadedSpec) -> Iterator[Finding]:
+    known = azure.BUILTIN_DIMENSIONS | set(azure.KNOWN_DIMENSION_VALUES)
+    for i, dim in enumerate(spec.data.get("tokenMetrics", {}).get("dimensions", [])):
+        name = dim if isinstance(dim, str) else dim["name"]
+        has_value = isinstance(dim, dict) and ("value" in dim or "header" in dim)
+        if not has_value and name not in known:
+            builtins = ", ".join(sorted(known))
+            yield spec.finding(
+                ("tokenMetrics", "dimensions", i),
+                "TG110",
+                f"dimension '{name}' is not built in, so it needs a 'value' or "
+                f"'header' (built in: {builtins})",
+            )
+
+
+@rule("TG111", "Token metrics need Application Insights")
+def metrics_need_app_insights(spec: LoadedSpec) -> Iterator[Finding]:
+    monitoring = spec.data.get("monitoring", {})
+    if "tokenMetrics" in spec.data and monitoring.get("appInsights", True) is False:
+        yield spec.finding(
+            ("monitoring", "appInsights"),
+            "TG111",
+            "'tokenMetrics' sends metrics to Application Insights; "
+            "set 'monitoring.appInsights: true' or remove 'tokenMetrics'",
+        )
+
+
+@rule("TG112", "Application Insights is workspace-based, so it needs Log Analytics")
+def app_insights_needs_workspace(spec: LoadedSpec) -> Iterator[Finding]:
+    monitoring = spec.data.get("monitoring", {})
+    if monitoring.get("appInsights", True) and monitoring.get("logAnalytics", True) is False:
+        yield spec.finding(
+            ("monitoring", "logAnalytics"),
+            "TG112",
+            "classic Application Insights is retired; workspace-based "
+            "Application Insights needs 'logAnalytics: true'",
+        )
+
+
+_HEADER = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+
+def _balanced(expression: str) -> bool:
+    depth = 0
+    in_string = False
+    escaped = False
+    for char in expression:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+            continue
+        if char == '"':
+            in_string = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth < 0:
+                return False
+    return depth == 0 and not in_string
+
+
+@rule("TG113", "The counter key is subscription, ip, header:<name> or one @(...) expression")
+def counter_key_form(spec: LoadedSpec) -> Iterator[Finding]:
+    key = spec.data.get("tokenLimit", {}).get("counterKey")
+    if key is None or key in ("subscription", "ip"):
+        return
+    path = ("tokenLimit", "counterKey")
+    if key.startswith("header:"):
+        if not _HEADER.match(key.removeprefix("header:")):
+            yield spec.finding(
+                path, "TG113", f"'{key}' does not name a valid HTTP header after 'header:'"
+            )
+        return
+    text = key.strip()
+    if not (text.startswith("@(") and text.endswith(")") and _balanced(text[1:])):
+        yield spec.finding(
+            path,
+            "TG113",
+            f"counterKey {key!r} is not subscription, ip, header:<name> or a "
+            "single policy expression of the form @(...)",
+        )
+
+
+@rule("TG114", "Consumers' tokens per minute fit the model deployments' capacity")
+def tpm_within_capacity(spec: LoadedSpec) -> Iterator[Finding]:
+    data = spec.data
+    standard_tpm = sum(
+        d["capacity"] * 1000
+        for a in data["openai"]
+        for d in a["deployments"]
+        if "Provisioned" not in d.get("sku", "GlobalStandard")
+    )
+    default = data.get("tokenLimit", {}).get("tokensPerMinute")
+    consumers = data.get("consumers", [])
+    total = sum(c.get("tokensPerMinute", default or 0) for c in consumers)
+    has_provisioned = any(
+        "Provisioned" in d.get("sku", "GlobalStandard")
+        for a in data["openai"]
+        for d in a["deployments"]
+    )
+    if consumers and not has_provisioned and total > standard_tpm:
+        yield Finding(
+            spec.file,
+            *_line_col(spec, ("consumers",)),
+            "TG114",
+            f"consumers may use {total:,} tokens per minute in all, more than the "
+            f"{standard_tpm:,} the model deployments provide; expect 429s from the "
+            "backend",
+            severity=Severity.WARNING,
+        )
+
+
+def semantic_findings(spec: LoadedSpec) -> list[Finding]:
+    findings: list[Finding] = []
+    for registered in RULES:
+        findings.extend(registered.check(spec))
+    return findings

@@ -1,0 +1,126 @@
+"""JSON Schema findings, each placed on the YAML node it is about."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+
+from generator.findings import Finding
+from generator.load import LoadedSpec
+from generator.resources import spec_schema
+
+#: Schema keyword → rule id, so each kind of schema problem can be looked up and suppressed alike.
+_RULE_BY_KEYWORD = {
+    "type": "TG010",
+    "additionalProperties": "TG011",
+    "required": "TG012",
+    "enum": "TG013",
+    "pattern": "TG013",
+    "const": "TG013",
+    "minimum": "TG014",
+    "maximum": "TG014",
+    "minLength": "TG014",
+    "maxLength": "TG014",
+    "minItems": "TG014",
+    "maxItems": "TG014",
+    "maxProperties": "TG014",
+}
+
+
+@cache
+def _validator() -> Draft202012Validator:
+    schema = spec_schema()
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def _field(path: tuple[str | int, ...]) -> str:
+    named = [p for p in path if isinstance(p, str)]
+    return f"'{named[-1]}'" if named else "the spec"
+
+
+def _describe(error: ValidationError, path: tuple[str | int, ...]) -> str:
+    where = _field(path)
+    keyword = error.validator
+    if keyword == "type":
+        return f"{where} must be of type {error.validator_value}, not {_json_type(error.instance)}"
+    if keyword == "enum":
+        allowed = ", ".join(str(v) for v in error.validator_value)
+        return f"{where}: {error.instance!r} is not one of: {allowed}"
+    if keyword == "pattern":
+        hint = error.schema.get("description", "") if isinstance(error.schema, dict) else ""
+        suffix = f" ({hint})" if hint else ""
+        return f"{where}: {error.instance!r} does not match {error.validator_value}{suffix}"
+    if keyword in ("minimum", "maximum"):
+        bound = "at least" if keyword == "minimum" else "at most"
+        return f"{where} must be {bound} {error.validator_value}, got {error.instance}"
+    if keyword in ("minLength", "maxLength"):
+        bound = "at least" if keyword == "minLength" else "at most"
+        return f"{where} must be {bound} {error.validator_value} characters long"
+    if keyword in ("minItems", "maxItems"):
+        bound = "at least" if keyword == "minItems" else "at most"
+        return f"{where} must have {bound} {error.validator_value} item(s)"
+    return f"{where}: {error.message}"
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def _unexpected_keys(error: ValidationError) -> list[str]:
+    allowed = set(error.schema.get("properties", {}))
+    patterns = [re.compile(p) for p in error.schema.get("patternProperties", {})]
+    return sorted(
+        k for k in error.instance if k not in allowed and not any(p.search(k) for p in patterns)
+    )
+
+
+def _to_findings(spec: LoadedSpec, error: ValidationError) -> list[Finding]:
+    path = tuple(error.absolute_path)
+    keyword = str(error.validator)
+    if keyword in ("oneOf", "anyOf") and error.context:
+        # Report the branch that came closest instead of "is not valid under any of the schemas".
+        return _to_findings(spec, best_match(error.context))
+    if keyword == "not":
+        message = f"{_field(path)}: give either 'value' or 'header', not both"
+        return [spec.finding(path, "TG015", message)]
+    if keyword == "additionalProperties":
+        allowed = ", ".join(sorted(error.schema.get("properties", {})))
+        return [
+            spec.finding(
+                (*path, key),
+                "TG011",
+                f"unknown key '{key}' in {_field(path)} (allowed: {allowed})",
+                key=True,
+            )
+            for key in _unexpected_keys(error)
+        ]
+    if keyword == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else "?"
+        message = f"{_field(path)} is missing the required key '{missing}'"
+        return [spec.finding(path, "TG012", message)]
+    rule = _RULE_BY_KEYWORD.get(keyword, "TG015")
+    return [spec.finding(path, rule, _describe(error, path))]
+
+
+def schema_findings(spec: LoadedSpec) -> list[Finding]:
+    findings: list[Finding] = []
+    for error in _validator().iter_errors(spec.data):
+        findings.extend(_to_findings(spec, error))
+    return sorted(set(findings))

@@ -1,0 +1,30 @@
+"""pytest configuration: one snapshot file per rendered file, with the file's real extension."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import pytest
+from syrupy.assertion import SnapshotAssertion
+from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
+
+
+@cache
+def snapshot_extension(suffix: str) -> type[SingleFileSnapshotExtension]:
+    """A text single-file snapshot extension that stores files as `*.<suffix>`."""
+    name = f"{suffix.capitalize()}FileSnapshot"
+    return type(
+        name,
+        (SingleFileSnapshotExtension,),
+        {"file_extension": suffix, "_write_mode": WriteMode.TEXT},
+    )
+
+
+@pytest.fixture
+def file_snapshot(snapshot: SnapshotAssertion):  # type: ignore[no-untyped-def]
+    """`file_snapshot("bicep") == text` stores the snapshot as a .bicep file."""
+
+    def with_suffix(suffix: str) -> SnapshotAssertion:
+        return snapshot.use_extension(snapshot_extension(suffix))
+
+    return with_suffix

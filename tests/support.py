@@ -1,0 +1,80 @@
+"""Shared test helpers: fixture discovery, the real Bicep parser, official schema locations."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+
+import pytest
+import tree_sitter
+import tree_sitter_bicep
+
+from generator.pipeline import Compiled, compile_path
+from generator.render import RenderedFile
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO / "tests" / "fixtures"
+GOOD_SPECS = sorted((FIXTURES / "specs" / "good").glob("*.yaml"))
+BAD_SPECS = sorted((FIXTURES / "specs" / "bad").glob("*.yaml"))
+
+#: Where the official schemas live: `../shared/validation` next to the repo, unless overridden.
+VALIDATION_ENV = "TOKENGATE_VALIDATION_DIR"
+
+
+def validation_dir() -> Path:
+    """The official schemas folder; fails (never skips silently) when it is absent."""
+    folder = Path(os.environ.get(VALIDATION_ENV, REPO.parent / "shared" / "validation"))
+    if not folder.is_dir():
+        pytest.fail(
+            f"official schemas not found at {folder}: set {VALIDATION_ENV} to the folder holding "
+            "the ARM, azd, SARIF schemas and the APIM policy XSDs (see shared/README.md)"
+        )
+    return folder
+
+
+@cache
+def compiled(spec: Path) -> Compiled:
+    return compile_path(spec)
+
+
+def rendered_files() -> Iterator[tuple[str, RenderedFile]]:
+    """(fixture name, file) for every file rendered from every good fixture spec."""
+    for spec in GOOD_SPECS:
+        for rendered in compiled(spec).files.values():
+            yield spec.stem, rendered
+
+
+@cache
+def bicep_parser() -> tree_sitter.Parser:
+    return tree_sitter.Parser(tree_sitter.Language(tree_sitter_bicep.language()))
+
+
+def parse_bicep(text: str) -> tree_sitter.Tree:
+    return bicep_parser().parse(text.encode("utf-8"))
+
+
+def syntax_problems(tree: tree_sitter.Tree) -> list[str]:
+    """Every ERROR or MISSING node, as `line:col type`."""
+    problems = []
+    stack = [tree.root_node]
+    while stack:
+        node = stack.pop()
+        if node.type == "ERROR" or node.is_missing:
+            line, col = node.start_point
+            problems.append(f"{line + 1}:{col + 1} {'MISSING' if node.is_missing else 'ERROR'} "
+                            f"{node.text.decode()[:60]!r}" if node.text else "")
+        stack.extend(node.children)
+    return problems
+
+
+def nodes_of_type(tree: tree_sitter.Tree, kind: str) -> list[tree_sitter.Node]:
+    found = []
+    stack = [tree.root_node]
+    while stack:
+        node = stack.pop()
+        if node.type == kind:
+            found.append(node)
+        stack.extend(node.children)
+    return sorted(found, key=lambda n: n.start_byte)
