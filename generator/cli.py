@@ -146,3 +146,12 @@ def render(spec: Path | None, out: Path, check: bool, force: bool) -> None:
         f"{out}: {len(done.added)} added, {len(done.changed)} changed, "
         f"{len(done.removed)} removed, {len(done.unchanged)} unchanged"
     )
+
+
+def _register_commands() -> None:
+    from generator.commands import register_all
+
+    register_all(main)
+
+
+_register_commands()

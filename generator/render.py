@@ -59,7 +59,11 @@ def environment() -> jinja2.Environment:
     """The one Jinja environment, loading templates from both template folders."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(
-            [str(resource_dir("bicep_templates")), str(resource_dir("policy_templates"))]
+            [
+                str(resource_dir("bicep_templates")),
+                str(resource_dir("policy_templates")),
+                str(resource_dir("query_templates")),
+            ]
         ),
         undefined=jinja2.StrictUndefined,
         autoescape=_autoescape,  # noqa: S701 - XML templates escape; Bicep uses `bicep`
@@ -109,6 +113,12 @@ def api_policy_path(gateway: Gateway) -> str:
 
 
 BICEP_MODULES = ("monitoring", "openai", "apim", "api")
+
+
+def query_files(gateway: Gateway) -> dict[str, str]:
+    """KQL queries for the gateway's logs and metrics: every `query_templates/*.kql.j2`."""
+    names = sorted(p.name for p in resource_dir("query_templates").glob("*.kql.j2"))
+    return {f"queries/{name.removesuffix('.j2')}": _render(name, gw=gateway) for name in names}
 
 
 def parameters(gateway: Gateway) -> dict[str, Any]:
@@ -170,4 +180,5 @@ def render(gateway: Gateway) -> dict[str, RenderedFile]:
     texts.update(policies)
     texts["main.parameters.json"] = parameters_json(gateway)
     texts["bicepconfig.json"] = _render("bicepconfig.json.j2", **context)
+    texts.update(query_files(gateway))
     return {path: RenderedFile(path, texts[path]) for path in sorted(texts)}
