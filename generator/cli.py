@@ -20,6 +20,9 @@ from generator.errors import ExitCode, TokengateError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: What `init` calls the schema file it writes next to the spec for editors.
+SCHEMA_FILE_NAME = "tokengate.schema.json"
+
 SPEC_ARGUMENT = click.argument(
     "spec", required=False, type=click.Path(dir_okay=False, path_type=Path)
 )
@@ -63,13 +66,19 @@ def main() -> None:
 @handles_errors
 def init(path: Path, force: bool) -> None:
     """Write a commented starter spec (the lab scenario) to PATH."""
-    from generator.resources import lab_spec_path
+    from generator.resources import lab_spec_path, spec_schema
 
     if path.exists() and not force:
         raise TokengateError(f"{path} already exists; pass --force to overwrite it")
+    schema_path = path.with_name(SCHEMA_FILE_NAME)
+    lines = lab_spec_path().read_text(encoding="utf-8").splitlines(keepends=True)
+    # Point the editor hint at a schema file written next to the spec.
+    lines[0] = f"# yaml-language-server: $schema={SCHEMA_FILE_NAME}\n"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(lab_spec_path().read_text(encoding="utf-8"), encoding="utf-8")
-    click.echo(f"wrote {path}; next: tokengate validate {path} && tokengate render {path}")
+    path.write_text("".join(lines), encoding="utf-8")
+    schema_path.write_text(json.dumps(spec_schema(), indent=2) + "\n", encoding="utf-8")
+    click.echo(f"wrote {path} and {schema_path}")
+    click.echo(f"next: tokengate validate {path} && tokengate render {path}")
 
 
 @main.command()

@@ -67,15 +67,8 @@ class _Builder:
         self.value_marks: dict[PathKey, Mark] = {}
         self.key_marks: dict[PathKey, Mark] = {}
         self.findings: list[Finding] = []
-        self.nodes = 0
 
     def build(self, node: yaml.Node, path: PathKey) -> Any:
-        self.nodes += 1
-        if self.nodes > MAX_NODES:
-            raise TokengateError(
-                f"{self.file}: the document expands to more than {MAX_NODES} values "
-                "(aliases nested too deep?); refusing to load it"
-            )
         self.value_marks[path] = _mark(node)
         if isinstance(node, yaml.MappingNode):
             self.constructor.flatten_mapping(node)
@@ -105,6 +98,35 @@ class _Builder:
         return self.constructor.construct_object(node, deep=True)
 
 
+def _refuse_alias_bombs(root: yaml.Node, file: str) -> None:
+    """Count what the tree expands to (aliases re-expand shared nodes) without expanding it."""
+    sizes: dict[int, int] = {}
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key not in sizes:
+            sizes[key] = 1  # a recursive alias counts once instead of looping
+            children: list[yaml.Node] = []
+            if isinstance(node, yaml.MappingNode):
+                children = [part for pair in node.value for part in pair]
+            elif isinstance(node, yaml.SequenceNode):
+                children = list(node.value)
+            total = 1
+            for child in children:
+                total += size(child)
+                if total > MAX_NODES:
+                    mark = _mark(child)
+                    message = (
+                        f"the document expands to more than {MAX_NODES:,} values through "
+                        "aliases; refusing to load it"
+                    )
+                    raise SpecInvalid([Finding(file, mark.line, mark.column, "TG004", message)])
+            sizes[key] = total
+        return sizes[key]
+
+    size(root)
+
+
 def load_text(text: str, file: str) -> LoadedSpec:
     """Parse one YAML document. Raises SpecInvalid (syntax, duplicates, empty) with positions."""
     try:
@@ -118,10 +140,14 @@ def load_text(text: str, file: str) -> LoadedSpec:
         ) from None
     except yaml.YAMLError as exc:
         raise SpecInvalid([Finding(file, 1, 1, "TG001", f"YAML syntax error: {exc}")]) from None
+    except RecursionError:
+        message = "the document is nested too deeply to be a spec"
+        raise SpecInvalid([Finding(file, 1, 1, "TG004", message)]) from None
     if root is None:
         raise SpecInvalid([Finding(file, 1, 1, "TG003", "the spec is empty")])
     builder = _Builder(file)
     try:
+        _refuse_alias_bombs(root, file)
         data = builder.build(root, ())
     except yaml.constructor.ConstructorError as exc:
         mark = exc.problem_mark
@@ -129,6 +155,9 @@ def load_text(text: str, file: str) -> LoadedSpec:
         raise SpecInvalid(
             [Finding(file, line, column, "TG001", f"YAML error: {exc.problem}")]
         ) from None
+    except RecursionError:
+        message = "the document is nested too deeply to be a spec"
+        raise SpecInvalid([Finding(file, 1, 1, "TG004", message)]) from None
     if builder.findings:
         raise SpecInvalid(builder.findings)
     return LoadedSpec(file, data, builder.value_marks, builder.key_marks)

@@ -112,7 +112,10 @@ def api_policy_path(gateway: Gateway) -> str:
     return f"policies/api-{gateway.api.name}.xml"
 
 
-BICEP_MODULES = ("monitoring", "openai", "apim", "api")
+def bicep_modules(gateway: Gateway) -> list[str]:
+    """The modules main.bicep calls (monitoring only when Application Insights is on)."""
+    optional = ["monitoring"] if gateway.monitoring.app_insights else []
+    return [*optional, "apim", "openai", "api"]
 
 
 def query_files(gateway: Gateway) -> dict[str, str]:
@@ -123,7 +126,7 @@ def query_files(gateway: Gateway) -> dict[str, str]:
 
 def parameters(gateway: Gateway) -> dict[str, Any]:
     """The values of main.bicep's parameters, as written into main.parameters.json."""
-    return {
+    values: dict[str, Any] = {
         "gatewayName": gateway.name,
         "location": gateway.location,
         "tags": dict(gateway.tags),
@@ -152,8 +155,10 @@ def parameters(gateway: Gateway) -> dict[str, Any]:
             for a in gateway.accounts
         ],
         "consumers": [{"name": c.name, "displayName": c.display_name} for c in gateway.consumers],
-        "logRetentionDays": gateway.monitoring.retention_days,
     }
+    if gateway.monitoring.app_insights:
+        values["logRetentionDays"] = gateway.monitoring.retention_days
+    return values
 
 
 def parameters_json(gateway: Gateway) -> str:
@@ -175,7 +180,7 @@ def render(gateway: Gateway) -> dict[str, RenderedFile]:
         "apim_name_prefix": apim_name_prefix(gateway.name),
     }
     texts: dict[str, str] = {"main.bicep": _render("main.bicep.j2", **context)}
-    for module in BICEP_MODULES:
+    for module in bicep_modules(gateway):
         texts[f"modules/{module}.bicep"] = _render(f"modules/{module}.bicep.j2", **context)
     texts.update(policies)
     texts["main.parameters.json"] = parameters_json(gateway)

@@ -63,8 +63,12 @@ def syntax_problems(tree: tree_sitter.Tree) -> list[str]:
         node = stack.pop()
         if node.type == "ERROR" or node.is_missing:
             line, col = node.start_point
-            problems.append(f"{line + 1}:{col + 1} {'MISSING' if node.is_missing else 'ERROR'} "
-                            f"{node.text.decode()[:60]!r}" if node.text else "")
+            problems.append(
+                f"{line + 1}:{col + 1} {'MISSING' if node.is_missing else 'ERROR'} "
+                f"{node.text.decode()[:60]!r}"
+                if node.text
+                else ""
+            )
         stack.extend(node.children)
     return problems
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 from functools import cache
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
-from generator.findings import Finding
+from generator.findings import Finding, json_path
 from generator.load import LoadedSpec
 from generator.resources import spec_schema
 
@@ -39,8 +40,7 @@ def _validator() -> Draft202012Validator:
 
 
 def _field(path: tuple[str | int, ...]) -> str:
-    named = [p for p in path if isinstance(p, str)]
-    return f"'{named[-1]}'" if named else "the spec"
+    return f"'{json_path(path).removeprefix('$.')}'" if path else "the spec"
 
 
 def _describe(error: ValidationError, path: tuple[str | int, ...]) -> str:
@@ -78,6 +78,8 @@ def _json_type(value: Any) -> str:
         return "number"
     if isinstance(value, str):
         return "string"
+    if isinstance(value, datetime.date):
+        return "a date (YAML reads unquoted dates as dates: quote it)"
     if isinstance(value, list):
         return "array"
     return "object"
@@ -91,12 +93,26 @@ def _unexpected_keys(error: ValidationError) -> list[str]:
     )
 
 
+def _closest_branch(error: ValidationError) -> list[ValidationError]:
+    """The errors of the one branch whose type fits the value, instead of "not valid under any"."""
+    branches: dict[int, list[ValidationError]] = {}
+    for sub in error.context or []:
+        branches.setdefault(int(sub.relative_schema_path[0]), []).append(sub)
+    fitting = [
+        errors
+        for errors in branches.values()
+        if not any(e.validator == "type" and not e.relative_path for e in errors)
+    ]
+    if len(fitting) == 1:
+        return fitting[0]
+    return [best_match(error.context or [])]
+
+
 def _to_findings(spec: LoadedSpec, error: ValidationError) -> list[Finding]:
     path = tuple(error.absolute_path)
     keyword = str(error.validator)
     if keyword in ("oneOf", "anyOf") and error.context:
-        # Report the branch that came closest instead of "is not valid under any of the schemas".
-        return _to_findings(spec, best_match(error.context))
+        return [f for e in _closest_branch(error) for f in _to_findings(spec, e)]
     if keyword == "not":
         message = f"{_field(path)}: give either 'value' or 'header', not both"
         return [spec.finding(path, "TG015", message)]

@@ -1,0 +1,61 @@
+"""Fixture specs: good ones validate clean; bad ones get their exact report and exit code."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from support import BAD_SPECS, GOOD_SPECS, REPO
+
+from generator.cli import main
+
+FINDING_LINE = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+):(?P<col>\d+): (?P<rule>TG\d{3}) \S")
+
+
+def run_validate(spec: Path) -> tuple[int, str]:
+    result = CliRunner().invoke(
+        main, ["validate", str(spec.relative_to(REPO))], catch_exceptions=False
+    )
+    return result.exit_code, result.output
+
+
+@pytest.fixture(autouse=True)
+def _in_repo(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Findings name the spec as given on the command line; run from the repo so names are stable.
+    monkeypatch.chdir(REPO)
+
+
+def test_enough_fixtures() -> None:
+    assert len(GOOD_SPECS) >= 5
+    assert len(BAD_SPECS) >= 25
+
+
+@pytest.mark.parametrize("spec", GOOD_SPECS, ids=lambda p: p.stem)
+def test_good_spec_is_valid(spec: Path) -> None:
+    code, output = run_validate(spec)
+    assert code == 0, output
+    assert output.rstrip().endswith(": valid")
+
+
+@pytest.mark.parametrize("spec", BAD_SPECS, ids=lambda p: p.stem)
+def test_bad_spec_report(spec: Path, file_snapshot) -> None:  # type: ignore[no-untyped-def]
+    code, output = run_validate(spec)
+    assert code == 2
+    assert "Traceback" not in output
+    lines = output.rstrip("\n").split("\n")
+    assert re.fullmatch(r"\d+ error\(s\), \d+ warning\(s\)", lines[-1]), output
+    for line in lines[:-1]:
+        match = FINDING_LINE.match(line)
+        assert match, f"not file:line:col: TGxxx message: {line!r}"
+        assert match["file"] == str(spec.relative_to(REPO))
+    assert f"exit code: {code}\n{output}" == file_snapshot("txt")
+
+
+@pytest.mark.parametrize("spec", BAD_SPECS, ids=lambda p: p.stem)
+def test_bad_spec_does_not_render(spec: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["render", str(spec), "--out", str(out)])
+    assert result.exit_code == 2
+    assert not out.exists(), "a failed render must not create the output folder"
