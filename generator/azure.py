@@ -19,6 +19,9 @@ API_VERSIONS: dict[str, str] = {
     "Microsoft.ApiManagement/service/apis/policies": "2024-05-01",
     "Microsoft.ApiManagement/service/apis/diagnostics": "2024-05-01",
     "Microsoft.ApiManagement/service/subscriptions": "2024-05-01",
+    "Microsoft.ApiManagement/service/products": "2024-05-01",
+    "Microsoft.ApiManagement/service/products/apis": "2024-05-01",
+    "Microsoft.ApiManagement/service/products/policies": "2024-05-01",
     "Microsoft.Authorization/roleAssignments": "2022-04-01",
 }
 
@@ -63,16 +66,30 @@ SUBDOMAIN_MAX = 64
 V2_SKUS = frozenset({"BasicV2", "StandardV2", "PremiumV2"})
 #: Tiers without the token-limit policies.
 NO_TOKEN_LIMIT_SKUS = frozenset({"Consumption"})
-#: Scale-unit ceilings per tier (Developer and Consumption have none to choose).
+#: Scale-unit ceilings per tier (Premium: per region; Consumption scales by itself).
 MAX_SKU_CAPACITY = {
     "Developer": 1,
     "Basic": 2,
     "Standard": 4,
-    "Premium": 31,
+    "Premium": 12,
     "BasicV2": 10,
     "StandardV2": 10,
     "PremiumV2": 30,
     "Consumption": 1,
+}
+
+#: Per-instance entity limits by tier, from "Understanding Azure API Management service limits"
+#: (Learn, 2026 update: classic tiers aligned with v2). None = no published limit. Backends have
+#: no published limit since that update.
+SKU_ENTITY_LIMITS: dict[str, dict[str, int | None]] = {
+    "Consumption": {"products": 100, "subscriptions": None, "loggers": 100},
+    "Developer": {"products": 100, "subscriptions": 10_000, "loggers": 100},
+    "Basic": {"products": 200, "subscriptions": 15_000, "loggers": 100},
+    "BasicV2": {"products": 200, "subscriptions": 15_000, "loggers": 100},
+    "Standard": {"products": 500, "subscriptions": 25_000, "loggers": 200},
+    "StandardV2": {"products": 500, "subscriptions": 25_000, "loggers": 200},
+    "Premium": {"products": 2_000, "subscriptions": 75_000, "loggers": 400},
+    "PremiumV2": {"products": 2_000, "subscriptions": 75_000, "loggers": 400},
 }
 
 #: Model deployment capacity bounds per deployment SKU. Standard SKUs count thousands of tokens

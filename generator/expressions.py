@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from generator.model import Account, Consumer, Gateway
+    from generator.model import Account, Consumer, Gateway, Product
 
 
 def csharp_string(value: str) -> str:
@@ -43,7 +43,16 @@ def subscription_condition(consumer: Consumer) -> str:
     return f"@(context.Subscription != null && context.Subscription.Id == {name})"
 
 
-def limit_scope(gateway: Gateway, consumer: Consumer | None) -> str:
-    """The counter-key prefix of one token-limit element: API scope, then consumer branch."""
-    base = f"api/{gateway.api.name}"
-    return f"{base}/consumer/{consumer.name}" if consumer else base
+def api_counter_key(gateway: Gateway, consumer: Consumer | None) -> str:
+    """Counter key of a token limit in the API policy: the default, or a consumer's branch."""
+    assert gateway.token_limit is not None
+    scope = f"api/{gateway.api.name}"
+    if consumer is not None:
+        scope += f"/consumer/{consumer.name}"
+    return gateway.token_limit.counter_key.scoped(scope)
+
+
+def product_counter_key(gateway: Gateway, product: Product) -> str:
+    """Counter key of a product's token limit: per subscription within the product."""
+    assert gateway.token_limit is not None
+    return gateway.token_limit.counter_key.scoped(f"product/{product.name}", per_subscription=True)

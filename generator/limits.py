@@ -17,7 +17,7 @@ from generator import azure
 from generator.findings import Finding
 from generator.load import LoadedSpec, PathKey
 from generator.model import Gateway
-from generator.render import RenderedFile
+from generator.render import RenderedFile, subscription_batches
 
 #: Bicep's limit on the text `loadTextContent` may read.
 MAX_LOAD_TEXT_CHARS = 131_072
@@ -27,7 +27,8 @@ _DECLARATION = re.compile(
 )
 _PARAM = re.compile(r"^param\s", re.M)
 _OUTPUT = re.compile(r"^output\s", re.M)
-_LOAD = re.compile(r"loadTextContent\('([^']+)'\)")
+_LOAD = re.compile(r"load(?:Text|Json)Content\('([^']+)'\)")
+_MODULE = re.compile(r"^module\s+\w+\s+'([^']+)'", re.M)
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ def loop_lengths(gateway: Gateway) -> dict[str, int]:
         "openAIAccounts": len(gateway.accounts),
         "backends": len(gateway.accounts),
         "deployments": max(len(a.deployments) for a in gateway.accounts),
-        "consumers": len(gateway.consumers),
+        "subscriptions": max((len(group) for _, group in subscription_batches(gateway)), default=0),
     }
 
 
@@ -85,19 +86,61 @@ def _normalize(path: str) -> str:
 
 
 def footprints(gateway: Gateway, files: Mapping[str, RenderedFile]) -> dict[str, Footprint]:
+    """Footprint of every Bicep file. A template's size includes the modules it calls, since
+    Bicep inlines each module's template into the caller's compiled JSON."""
     loops = loop_lengths(gateway)
-    return {
+    own = {
         path: footprint(path, f.content, files, loops)
         for path, f in files.items()
         if path.endswith(".bicep")
     }
+
+    def total_bytes(path: str, seen: frozenset[str]) -> int:
+        folder = path.rsplit("/", 1)[0] if "/" in path else ""
+        size = own[path].estimated_bytes
+        called = {
+            _normalize(f"{folder}/{m}" if folder else m)
+            for m in _MODULE.findall(files[path].content)
+        }
+        for module in sorted(called - seen):
+            if module in own:
+                size += total_bytes(module, seen | {path})
+        return size
+
+    return {
+        path: Footprint(fp.resources, fp.parameters, fp.outputs, total_bytes(path, frozenset()))
+        for path, fp in own.items()
+    }
+
+
+def sku_findings(spec: LoadedSpec, gateway: Gateway) -> list[Finding]:
+    """APIM's per-instance entity limits of the chosen tier (generated tiers count as products)."""
+    sku = gateway.apim.sku
+    limits = azure.SKU_ENTITY_LIMITS[sku]
+    counts = {"products": len(gateway.products), "subscriptions": len(gateway.consumers)}
+    rule_ids = {"products": "TG130", "subscriptions": "TG131"}
+    findings = []
+    for entity, count in counts.items():
+        limit = limits.get(entity)
+        if limit is not None and count > limit:
+            generated = sum(p.generated for p in gateway.products)
+            note = f" ({generated} generated tiers)" if entity == "products" and generated else ""
+            findings.append(
+                spec.finding(
+                    ("apim", "sku"),
+                    rule_ids[entity],
+                    f"{count:,} {entity}{note}: the {sku} tier allows at most {limit:,} per "
+                    "instance; choose a larger tier or fewer",
+                )
+            )
+    return findings
 
 
 def limit_findings(
     spec: LoadedSpec, gateway: Gateway, files: Mapping[str, RenderedFile]
 ) -> list[Finding]:
     """Findings for every rendered file over a limit, placed on the spec field that drives it."""
-    findings: list[Finding] = []
+    findings: list[Finding] = sku_findings(spec, gateway)
     consumers: PathKey = ("consumers",) if gateway.consumers else ()
     for path, f in files.items():
         if path.endswith(".xml"):

@@ -15,8 +15,8 @@ from typing import Any
 
 import jinja2
 
-from generator import __version__, azure, expressions
-from generator.model import Gateway
+from generator import __version__, azure, batching, expressions
+from generator.model import Gateway, Product
 from generator.resources import resource_dir
 from generator.validate.rules import apim_name_prefix, subdomain_prefix
 
@@ -95,17 +95,8 @@ def policy_family_prefix(gateway: Gateway) -> str:
     return "azure-openai"
 
 
-def policy_files(gateway: Gateway) -> dict[str, str]:
-    """Policy documents by output path."""
-    prefix = policy_family_prefix(gateway)
-    context = {
-        "gw": gateway,
-        "gw_policy": lambda name: f"{prefix}-{name}",
-        "route_condition": expressions.route_condition,
-        "subscription_condition": expressions.subscription_condition,
-        "limit_scope": lambda consumer: expressions.limit_scope(gateway, consumer),
-    }
-    return {api_policy_path(gateway): _render("api-policy.xml.j2", **context)}
+def product_policy_path(product: Product) -> str:
+    return f"policies/product-{product.name}.xml"
 
 
 def api_policy_path(gateway: Gateway) -> str:
@@ -116,12 +107,6 @@ def bicep_modules(gateway: Gateway) -> list[str]:
     """The modules main.bicep calls (monitoring only when Application Insights is on)."""
     optional = ["monitoring"] if gateway.monitoring.app_insights else []
     return [*optional, "apim", "openai", "api"]
-
-
-def query_files(gateway: Gateway) -> dict[str, str]:
-    """KQL queries for the gateway's logs and metrics: every `query_templates/*.kql.j2`."""
-    names = sorted(p.name for p in resource_dir("query_templates").glob("*.kql.j2"))
-    return {f"queries/{name.removesuffix('.j2')}": _render(name, gw=gateway) for name in names}
 
 
 def parameters(gateway: Gateway) -> dict[str, Any]:
@@ -154,7 +139,6 @@ def parameters(gateway: Gateway) -> dict[str, Any]:
             }
             for a in gateway.accounts
         ],
-        "consumers": [{"name": c.name, "displayName": c.display_name} for c in gateway.consumers],
     }
     if gateway.monitoring.app_insights:
         values["logRetentionDays"] = gateway.monitoring.retention_days
@@ -178,22 +162,130 @@ def parameters_json(gateway: Gateway) -> str:
             for i, (name, value) in enumerate(values.items())
         },
     }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return _json(document)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One module call of main.bicep over a slice of many similar resources."""
+
+    symbol: str
+    deployment_name: str
+    module_path: str
+    data_path: str = ""
+
+
+#: Products per products module: 3 resources each, well under ARM's 800 per template.
+PRODUCTS_TARGET, PRODUCTS_CEILING = 100, 260
+#: Subscriptions per subscriptions module (one resource each).
+SUBSCRIPTIONS_TARGET, SUBSCRIPTIONS_CEILING = 400, 790
+
+
+def subscription_batches(gateway: Gateway) -> list[tuple[Batch, list[dict[str, str]]]]:
+    entries = [
+        {"name": c.name, "displayName": c.display_name, "scope": gateway.subscription_scope(c)}
+        for c in gateway.consumers
+    ]
+    if not entries:
+        return []
+    groups = batching.batches(
+        entries, lambda e: e["name"], target=SUBSCRIPTIONS_TARGET, ceiling=SUBSCRIPTIONS_CEILING
+    )
+    return [
+        (
+            Batch(
+                f"subscriptions{i:03d}",
+                f"subscriptions-{i:03d}",
+                "modules/subscriptions.bicep",
+                f"subscriptions/batch-{i:03d}.json",
+            ),
+            group,
+        )
+        for i, group in enumerate(groups)
+    ]
+
+
+def product_batches(gateway: Gateway) -> list[tuple[Batch, list[Product]]]:
+    if not gateway.products:
+        return []
+    groups = batching.batches(
+        list(gateway.products), lambda p: p.name, target=PRODUCTS_TARGET, ceiling=PRODUCTS_CEILING
+    )
+    if len(groups) == 1:
+        return [(Batch("products", "products", "modules/products.bicep"), groups[0])]
+    return [
+        (Batch(f"products{i:03d}", f"products-{i:03d}", f"modules/products-{i:03d}.bicep"), group)
+        for i, group in enumerate(groups)
+    ]
+
+
+def _product_identifier(product: Product) -> str:
+    """A Bicep symbol for a product: `product_` plus its id with hyphens as underscores."""
+    return "product_" + product.name.replace("-", "_")
+
+
+@dataclass(frozen=True)
+class TemplateJob:
+    """One output file rendered from one template with its context."""
+
+    path: str
+    template: str
+    context: Mapping[str, Any]
+
+
+def plan(gateway: Gateway) -> tuple[list[TemplateJob], dict[str, str]]:
+    """What to render: template jobs, plus the files written directly (JSON data)."""
+    subscriptions = subscription_batches(gateway)
+    products = product_batches(gateway)
+    base: dict[str, Any] = {
+        "gw": gateway,
+        "api_policy_path": api_policy_path(gateway),
+        "apim_name_prefix": apim_name_prefix(gateway.name),
+        "subscription_batches": [batch for batch, _ in subscriptions],
+        "product_batches": [batch for batch, _ in products],
+        "policy_prefix": policy_family_prefix(gateway),
+        "route_condition": expressions.route_condition,
+        "subscription_condition": expressions.subscription_condition,
+        "api_counter_key": lambda consumer: expressions.api_counter_key(gateway, consumer),
+        "product_counter_key": lambda product: expressions.product_counter_key(gateway, product),
+        "product_identifier": _product_identifier,
+        "product_policy_path": product_policy_path,
+    }
+    jobs = [TemplateJob("main.bicep", "main.bicep.j2", base)]
+    jobs += [
+        TemplateJob(f"modules/{module}.bicep", f"modules/{module}.bicep.j2", base)
+        for module in bicep_modules(gateway)
+    ]
+    if subscriptions:
+        jobs.append(
+            TemplateJob("modules/subscriptions.bicep", "modules/subscriptions.bicep.j2", base)
+        )
+    for number, (batch, group) in enumerate(products, start=1):
+        context = {**base, "products": group, "batch_number": number, "batch_total": len(products)}
+        jobs.append(TemplateJob(batch.module_path, "modules/products.bicep.j2", context))
+    jobs.append(TemplateJob(api_policy_path(gateway), "api-policy.xml.j2", base))
+    jobs += [
+        TemplateJob(
+            product_policy_path(product), "product-policy.xml.j2", {**base, "product": product}
+        )
+        for product in gateway.products
+    ]
+    jobs.append(TemplateJob("bicepconfig.json", "bicepconfig.json.j2", base))
+    for query in sorted(p.name for p in resource_dir("query_templates").glob("*.kql.j2")):
+        jobs.append(TemplateJob(f"queries/{query.removesuffix('.j2')}", query, base))
+
+    data = {batch.data_path: _json(entries) for batch, entries in subscriptions}
+    data["main.parameters.json"] = parameters_json(gateway)
+    return jobs, data
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False) + "\n"
 
 
 def render(gateway: Gateway) -> dict[str, RenderedFile]:
     """Every output file of the gateway, keyed by its path relative to the output folder."""
-    policies = policy_files(gateway)
-    context: Mapping[str, Any] = {
-        "gw": gateway,
-        "api_policy_path": api_policy_path(gateway),
-        "apim_name_prefix": apim_name_prefix(gateway.name),
-    }
-    texts: dict[str, str] = {"main.bicep": _render("main.bicep.j2", **context)}
-    for module in bicep_modules(gateway):
-        texts[f"modules/{module}.bicep"] = _render(f"modules/{module}.bicep.j2", **context)
-    texts.update(policies)
-    texts["main.parameters.json"] = parameters_json(gateway)
-    texts["bicepconfig.json"] = _render("bicepconfig.json.j2", **context)
-    texts.update(query_files(gateway))
+    jobs, texts = plan(gateway)
+    for job in jobs:
+        texts[job.path] = _render(job.template, **job.context)
     return {path: RenderedFile(path, texts[path]) for path in sorted(texts)}

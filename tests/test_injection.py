@@ -49,7 +49,19 @@ def spec_with(value: str) -> dict:  # type: ignore[type-arg]
                 {"name": "Custom", "value": f'@("{value.replace(chr(10), " ")}")'},
             ],
         },
-        "consumers": [{"name": "team-a", "displayName": value, "tokensPerMinute": 5}],
+        "products": [
+            {
+                "name": "gold",
+                "displayName": value,
+                "description": value,
+                "quota": 9,
+                "quotaPeriod": "Daily",
+            }
+        ],
+        "consumers": [
+            {"name": "team-a", "displayName": value, "tokensPerMinute": 5},
+            {"name": "team-b", "displayName": value, "product": "gold"},
+        ],
     }
 
 
@@ -66,7 +78,8 @@ def test_hostile_values_round_trip(value: str, tmp_path: Path) -> None:
     parameters = json.loads(files["main.parameters.json"].content)["parameters"]
     assert parameters["publisherName"]["value"] == value
     assert parameters["tags"]["value"] == {"note": value}
-    assert parameters["consumers"]["value"][0]["displayName"] == value
+    subscriptions = json.loads(files["subscriptions/batch-000.json"].content)
+    assert [s["displayName"] for s in subscriptions] == [value, value]
 
     policy = ET.fromstring(files["policies/api-azure-openai.xml"].content)
     dimensions = policy.findall(".//dimension")
@@ -74,9 +87,17 @@ def test_hostile_values_round_trip(value: str, tmp_path: Path) -> None:
     assert value.replace("\n", " ") in (dimensions[1].get("value") or "")
     assert [child.tag for child in policy] == ["inbound", "backend", "outbound", "on-error"]
 
-    api = files["modules/api.bicep"].content
-    display = next(line for line in api.splitlines() if "displayName:" in line and "'" in line)
-    assert "${" not in display.replace("\\${", ""), "an interpolation escaped the literal"
+    for module in ("modules/api.bicep", "modules/products.bicep"):
+        text = files[module].content
+        for line in text.splitlines():
+            if line.strip().startswith(("displayName:", "description:")):
+                literal = line.split(":", 1)[1].strip()
+                if not literal.startswith("'"):
+                    continue  # a reference like item.description, not a literal
+                assert literal.startswith("'") and literal.endswith("'"), line
+                assert "${" not in literal.replace("\\${", ""), "an interpolation got out"
+    product_policy = ET.fromstring(files["policies/product-gold.xml"].content)
+    assert [child.tag for child in product_policy] == ["inbound", "backend", "outbound", "on-error"]
 
 
 def test_header_name_reaches_csharp_literal_escaped(tmp_path: Path) -> None:

@@ -11,18 +11,21 @@ import yaml
 from support import GOOD_SPECS, compiled, nodes_of_type, parse_bicep
 
 from generator.errors import SpecInvalid
-from generator.limits import footprints
+from generator.limits import footprints, limit_findings
 from generator.pipeline import compile_path
+from generator.render import RenderedFile
 
 
 def loop_lengths_from_parameters(files: dict[str, Any]) -> dict[str, int]:
+    """Loop lengths read back from the data files, independently of generator.limits."""
     parameters = json.loads(files["main.parameters.json"].content)["parameters"]
     accounts = parameters["openAIAccounts"]["value"]
+    batches = [json.loads(f.content) for p, f in files.items() if p.startswith("subscriptions/")]
     return {
         "openAIAccounts": len(accounts),
         "backends": len(accounts),
         "deployments": max(len(a["deployments"]) for a in accounts),
-        "consumers": len(parameters["consumers"]["value"]),
+        "subscriptions": max((len(b) for b in batches), default=0),
     }
 
 
@@ -50,14 +53,13 @@ def test_resource_count_agrees_with_the_bicep_grammar(spec: Path) -> None:
         assert fp.outputs == len(nodes_of_type(tree, "output_declaration")), path
 
 
-def spec_with_consumers(tmp_path: Path, count: int, *, overrides: bool) -> Path:
+def lab_data() -> dict[str, Any]:
     data: dict[str, Any] = yaml.safe_load((GOOD_SPECS[0].parent / "lab.yaml").read_text())
     data["openai"][0]["deployments"][0]["capacity"] = 30_000
-    data["tokenLimit"] = {"tokensPerMinute": 1}
-    data["consumers"] = [
-        {"name": f"consumer-{i:05d}", **({"tokensPerMinute": 1} if overrides else {})}
-        for i in range(count)
-    ]
+    return data
+
+
+def write_spec(tmp_path: Path, data: dict[str, Any]) -> Path:
     path = tmp_path / "spec.yaml"
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
     return path
@@ -67,26 +69,73 @@ def rule_ids(error: SpecInvalid) -> set[str]:
     return {f.rule_id for f in error.findings}
 
 
-def test_too_many_resources_in_one_template(tmp_path: Path) -> None:
-    with pytest.raises(SpecInvalid) as raised:
-        compile_path(spec_with_consumers(tmp_path, 800, overrides=False))
-    assert rule_ids(raised.value) == {"TG121"}
-    assert "modules/api.bicep would have 804 resources" in raised.value.message
+def test_many_consumers_are_batched_within_limits(tmp_path: Path) -> None:
+    data = lab_data()
+    data["consumers"] = [{"name": f"consumer-{i:05d}"} for i in range(1_700)]
+    result = compile_path(write_spec(tmp_path, data))
+    batches = sorted(p for p in result.files if p.startswith("subscriptions/"))
+    assert len(batches) == 8
+    sizes = [len(json.loads(result.files[p].content)) for p in batches]
+    assert sum(sizes) == 1_700 and max(sizes) <= 790
+    for fp in footprints(result.gateway, result.files).values():
+        assert fp.resources <= 800
 
 
-def test_just_under_the_resource_limit(tmp_path: Path) -> None:
-    result = compile_path(spec_with_consumers(tmp_path, 796, overrides=False))
-    assert footprints(result.gateway, result.files)["modules/api.bicep"].resources == 800
+def test_many_own_budgets_become_generated_tiers(tmp_path: Path) -> None:
+    data = lab_data()
+    data["consumers"] = [
+        {"name": f"c-{i:04d}", "tokensPerMinute": 1_000 * (1 + i % 3)} for i in range(150)
+    ]
+    result = compile_path(write_spec(tmp_path, data))
+    generated = [p.name for p in result.gateway.products if p.generated]
+    assert generated == [
+        "tokengate-tier-tpm1000-q100000-daily",
+        "tokengate-tier-tpm2000-q100000-daily",
+        "tokengate-tier-tpm3000-q100000-daily",
+    ]
+    assert result.gateway.branch_consumers == ()
+    policy = result.files["policies/api-azure-openai.xml"].content
+    assert "consumer/" not in policy, "no per-consumer branches once consumers are tiered"
+
+
+def test_resource_limit_is_enforced_on_any_template(tmp_path: Path) -> None:
+    result = compile_path(None)
+    crowded = "\n".join(
+        f"resource r{i} 'Microsoft.Insights/components@2020-02-02' = {{\n  name: 'r{i}'\n}}"
+        for i in range(801)
+    )
+    files = {
+        **result.files,
+        "modules/crowded.bicep": RenderedFile("modules/crowded.bicep", crowded),
+    }
+    findings = limit_findings(result.spec, result.gateway, files)
+    assert [f.rule_id for f in findings] == ["TG121"]
+    assert "modules/crowded.bicep would have 801 resources" in findings[0].message
 
 
 def test_policy_too_large_for_load_text_content(tmp_path: Path) -> None:
+    data = lab_data()
+    data["tokenLimit"]["counterKey"] = "@(" + " + ".join(["context.Request.IpAddress"] * 36) + ")"
+    data["consumers"] = [{"name": f"c-{i:03d}", "tokensPerMinute": 10 + i} for i in range(100)]
     with pytest.raises(SpecInvalid) as raised:
-        compile_path(spec_with_consumers(tmp_path, 400, overrides=True))
-    assert "TG125" in rule_ids(raised.value)
+        compile_path(write_spec(tmp_path, data))
+    assert rule_ids(raised.value) == {"TG125"}
 
 
-def test_policy_over_apim_limit(tmp_path: Path) -> None:
+def test_product_count_over_the_tier_limit(tmp_path: Path) -> None:
+    data = lab_data()
+    data["products"] = [{"name": f"p{i}", "tokensPerMinute": 10} for i in range(201)]
     with pytest.raises(SpecInvalid) as raised:
-        compile_path(spec_with_consumers(tmp_path, 700, overrides=True))
-    assert "TG120" in rule_ids(raised.value)
-    assert "262,144 bytes" in raised.value.message
+        compile_path(write_spec(tmp_path, data))
+    assert rule_ids(raised.value) == {"TG130"}
+    assert "201 products: the BasicV2 tier allows at most 200" in raised.value.message
+
+
+def test_subscription_count_over_the_tier_limit(tmp_path: Path) -> None:
+    data = lab_data()
+    data["apim"]["sku"] = "Developer"
+    data["consumers"] = [{"name": f"c{i}"} for i in range(10_001)]
+    with pytest.raises(SpecInvalid) as raised:
+        compile_path(write_spec(tmp_path, data))
+    assert rule_ids(raised.value) == {"TG131"}
+    assert "10,001 subscriptions: the Developer tier allows at most 10,000" in raised.value.message

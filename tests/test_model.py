@@ -55,7 +55,7 @@ def test_consumers_get_effective_limits() -> None:
     a, b = gateway.consumers
     assert a.override is None and a.limit == Limit(100, 1000, "Daily")
     assert b.override == Limit(7) and b.limit == Limit(7, 1000, "Daily")
-    assert gateway.overriding_consumers == (b,)
+    assert gateway.branch_consumers == (b,)
     assert gateway.token_limit is not None
     assert gateway.token_limit.counter_key == CounterKey("subscription")
     assert gateway.token_limit.estimate_prompt_tokens is True

@@ -132,7 +132,7 @@ def test_policy_matches_model(spec) -> None:  # type: ignore[no-untyped-def]
     if gateway.token_limit is None:
         assert limits == []
         return
-    expected = [c.limit for c in gateway.overriding_consumers]
+    expected = [c.limit for c in gateway.branch_consumers]
     if gateway.token_limit.default:
         expected.append(gateway.token_limit.default)
     assert len(limits) == len(expected)
@@ -183,7 +183,6 @@ def test_parameters_hold_the_spec_values() -> None:
     result = compiled(next(s for s in GOOD_SPECS if s.stem == "lab"))
     parameters = json.loads(result.files["main.parameters.json"].content)["parameters"]
     assert parameters["gatewayName"]["value"] == "lab-gateway"
-    assert [c["name"] for c in parameters["consumers"]["value"]] == ["team-a", "team-b"]
     deployment = parameters["openAIAccounts"]["value"][0]["deployments"][0]
     assert deployment == {
         "name": "gpt-4o",
@@ -192,3 +191,8 @@ def test_parameters_hold_the_spec_values() -> None:
         "sku": "GlobalStandard",
         "capacity": 50,
     }
+    subscriptions = json.loads(result.files["subscriptions/batch-000.json"].content)
+    assert subscriptions == [
+        {"name": "team-a", "displayName": "team-a", "scope": "/apis/azure-openai"},
+        {"name": "team-b", "displayName": "team-b", "scope": "/apis/azure-openai"},
+    ]

@@ -37,9 +37,11 @@ def rule(rule_id: str, title: str) -> Callable[[Check], Check]:
 
 
 def _limit_blocks(data: dict[str, Any]) -> Iterator[tuple[PathKey, dict[str, Any]]]:
-    """Every place a token budget is written: the default and each consumer override."""
+    """Every place a token budget is written: the default, products and consumer overrides."""
     if "tokenLimit" in data:
         yield ("tokenLimit",), data["tokenLimit"]
+    for i, product in enumerate(data.get("products", [])):
+        yield ("products", i), product
     for i, consumer in enumerate(data.get("consumers", [])):
         yield ("consumers", i), consumer
 
@@ -59,7 +61,7 @@ def _duplicates(
             seen[key] = path
 
 
-@rule("TG101", "Names are unique: accounts, deployments per account, consumers, dimensions")
+@rule("TG101", "Names are unique: accounts, deployments, products, consumers, dimensions")
 def unique_names(spec: LoadedSpec) -> Iterator[Finding]:
     data = spec.data
     accounts = data["openai"]
@@ -75,6 +77,12 @@ def unique_names(spec: LoadedSpec) -> Iterator[Finding]:
             ],
             "deployment",
         )
+    yield from _duplicates(
+        spec,
+        [(("products", i, "name"), p["name"]) for i, p in enumerate(data.get("products", []))],
+        "product",
+        fold_case=True,
+    )
     # APIM resource names are case-insensitive: team-a and Team-A would be the same subscription.
     yield from _duplicates(
         spec,
@@ -141,10 +149,23 @@ def limit_not_empty(spec: LoadedSpec) -> Iterator[Finding]:
             "'tokenLimit' sets neither 'tokensPerMinute' nor 'quota'",
             key=True,
         )
+    for i, product in enumerate(data.get("products", [])):
+        if "tokensPerMinute" not in product and "quota" not in product:
+            yield Finding(
+                spec.file,
+                *_line_col(spec, ("products", i)),
+                "TG104",
+                f"product '{product['name']}' sets no token limit, so its consumers are unlimited",
+                severity=Severity.WARNING,
+            )
     if default is None:
         for i, consumer in enumerate(data.get("consumers", [])):
+            if "product" in consumer:
+                continue
             if "tokensPerMinute" not in consumer and "quota" not in consumer:
-                limited = [c for c in data["consumers"] if "tokensPerMinute" in c or "quota" in c]
+                limited = [
+                    c for c in data["consumers"] if {"tokensPerMinute", "quota", "product"} & set(c)
+                ]
                 if limited:
                     yield Finding(
                         spec.file,
@@ -154,6 +175,46 @@ def limit_not_empty(spec: LoadedSpec) -> Iterator[Finding]:
                         "default 'tokenLimit'",
                         severity=Severity.WARNING,
                     )
+
+
+@rule("TG115", "A consumer's product is one of the spec's products")
+def product_references(spec: LoadedSpec) -> Iterator[Finding]:
+    products = {p["name"] for p in spec.data.get("products", [])}
+    for i, consumer in enumerate(spec.data.get("consumers", [])):
+        if "product" in consumer and consumer["product"] not in products:
+            known = ", ".join(sorted(products)) or "none defined"
+            yield spec.finding(
+                ("consumers", i, "product"),
+                "TG115",
+                f"consumer '{consumer['name']}' names product '{consumer['product']}', which is "
+                f"not in 'products' ({known})",
+            )
+
+
+@rule("TG116", "A consumer in a product takes the product's limits, not its own")
+def product_consumer_without_limits(spec: LoadedSpec) -> Iterator[Finding]:
+    for i, consumer in enumerate(spec.data.get("consumers", [])):
+        own = [k for k in ("tokensPerMinute", "quota", "quotaPeriod") if k in consumer]
+        if "product" in consumer and own:
+            yield spec.finding(
+                ("consumers", i, own[0]),
+                "TG116",
+                f"consumer '{consumer['name']}' is in product '{consumer['product']}', whose "
+                f"limits it gets; remove {', '.join(own)} or take it out of the product",
+                key=True,
+            )
+
+
+@rule("TG117", "Product ids starting with 'tokengate-' are reserved for generated tiers")
+def reserved_product_names(spec: LoadedSpec) -> Iterator[Finding]:
+    for i, product in enumerate(spec.data.get("products", [])):
+        if product["name"].startswith("tokengate-"):
+            yield spec.finding(
+                ("products", i, "name"),
+                "TG117",
+                f"product '{product['name']}': ids starting with 'tokengate-' are reserved for "
+                "the tiers tokengate generates",
+            )
 
 
 def _line_col(spec: LoadedSpec, path: PathKey) -> tuple[int, int]:
@@ -364,7 +425,13 @@ def tpm_within_capacity(spec: LoadedSpec) -> Iterator[Finding]:
     )
     default = data.get("tokenLimit", {}).get("tokensPerMinute")
     consumers = data.get("consumers", [])
-    total = sum(c.get("tokensPerMinute", default or 0) for c in consumers)
+    product_tpm = {p["name"]: p.get("tokensPerMinute", 0) for p in data.get("products", [])}
+    total = sum(
+        product_tpm.get(c["product"], 0)
+        if "product" in c
+        else c.get("tokensPerMinute", default or 0)
+        for c in consumers
+    )
     has_provisioned = any(
         "Provisioned" in d.get("sku", "GlobalStandard")
         for a in data["openai"]

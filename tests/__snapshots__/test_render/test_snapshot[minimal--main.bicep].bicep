@@ -40,9 +40,6 @@ param publisherName string
 @description('Azure OpenAI accounts: name, namePrefix, location, kind, sku and model deployments.')
 param openAIAccounts array
 
-@description('Consumers; each gets an APIM subscription to the API (keys stay in Azure).')
-param consumers array = []
-
 @description('Log Analytics retention in days.')
 param logRetentionDays int = 30
 
@@ -96,7 +93,6 @@ module api 'modules/api.bicep' = {
       url: '${openai[i].outputs.endpoint}openai'
       description: 'Azure OpenAI account ${openai[i].outputs.name}'
     }]
-    consumers: consumers
     loggerId: apim.outputs.loggerId
   }
 }
@@ -113,5 +109,5 @@ output apimName string = apim.outputs.name
 @description('Application Insights component that receives the token metrics.')
 output appInsightsName string = monitoring.outputs.appInsightsName
 
-@description('APIM subscription names of the consumers (their keys stay in Azure).')
-output consumerSubscriptions array = [for consumer in consumers: consumer.name]
+@description('Number of consumer subscriptions (their names are in subscriptions/*.json; keys stay in Azure).')
+output consumerCount int = 0

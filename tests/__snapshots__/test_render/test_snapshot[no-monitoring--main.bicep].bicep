@@ -40,9 +40,6 @@ param publisherName string
 @description('Azure OpenAI accounts: name, namePrefix, location, kind, sku and model deployments.')
 param openAIAccounts array
 
-@description('Consumers; each gets an APIM subscription to the API (keys stay in Azure).')
-param consumers array = []
-
 var suffix = uniqueString(subscription().id, resourceGroup().id, gatewayName)
 var apimNamePrefix = 'apim-control-only-'
 
@@ -81,8 +78,18 @@ module api 'modules/api.bicep' = {
       url: '${openai[i].outputs.endpoint}openai'
       description: 'Azure OpenAI account ${openai[i].outputs.name}'
     }]
-    consumers: consumers
   }
+}
+
+module subscriptions000 'modules/subscriptions.bicep' = {
+  name: 'subscriptions-000'
+  params: {
+    apimName: apim.outputs.name
+    subscriptions: loadJsonContent('subscriptions/batch-000.json')
+  }
+  dependsOn: [
+    api
+  ]
 }
 
 @description('Base URL clients call: <gatewayUrl>/<apiPath>/deployments/<deployment>/...')
@@ -94,5 +101,5 @@ output apiPath string = 'openai'
 @description('Name of the API Management service.')
 output apimName string = apim.outputs.name
 
-@description('APIM subscription names of the consumers (their keys stay in Azure).')
-output consumerSubscriptions array = [for consumer in consumers: consumer.name]
+@description('Number of consumer subscriptions (their names are in subscriptions/*.json; keys stay in Azure).')
+output consumerCount int = 1
