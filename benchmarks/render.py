@@ -1,38 +1,46 @@
-"""Render benchmark: how long the whole pipeline takes for the lab spec and for N consumers,
-against the floor of rendering the same templates with bare Jinja2.
+"""Render benchmark: the whole pipeline (load, validate, model, render, limit checks, write) for
+the lab spec and for platform-scale specs, against the floor of rendering the same template jobs
+with bare Jinja2.
 
-    python benchmarks/render.py [--repeat 5] [--sizes 10,100,1000]
+    python benchmarks/render.py [--repeat 3] [--sizes 10,100,1000,5000,10000]
 
-Prints a table; numbers, not pass/fail. Specs are generated in memory (every 10th consumer has
-its own budget). Sizes past a template limit are reported as refused, with the rule id.
+Prints numbers, not pass/fail. Each size runs in a fresh process, so peak memory (max RSS) is
+that size's own. Targets (issue 7): 10,000 consumers in under 3 s and 300 MB; time per consumer
+flat within 2x from 100 to 10,000; `tokengate --help` under 150 ms.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import resource
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
-import tracemalloc
-from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import jinja2
 import yaml
 
 from generator import model
-from generator.errors import SpecInvalid
+from generator.limits import footprints
 from generator.load import load_text
 from generator.pipeline import compile_spec
-from generator.render import environment, plan, render
+from generator.render import environment, plan
 from generator.resources import lab_spec_path
+from generator.write import write
 
-#: Budgets of the few consumers with their own limits (beyond 100 they become generated tiers).
+TIERS = ("bronze", "silver", "gold")
+#: Budgets of the consumers with their own limits (past 100 they become generated tiers).
 OWN_BUDGETS = (2_000, 4_000, 8_000, 16_000, 32_000)
 
 
 def spec_text(consumers: int | None) -> str:
-    """The lab spec, or a platform-scale one: consumers spread over three tiers (products), every
-    50th with its own budget from a handful of values."""
+    """The lab spec, or a platform-scale one: consumers spread over three products (tiers),
+    every 50th with its own budget from a handful of values."""
     data: dict[str, Any] = yaml.safe_load(lab_spec_path().read_text(encoding="utf-8"))
     if consumers is None:
         return yaml.safe_dump(data, sort_keys=False)
@@ -43,23 +51,40 @@ def spec_text(consumers: int | None) -> str:
         {"name": "silver", "tokensPerMinute": 5_000, "quota": 5_000_000, "quotaPeriod": "Monthly"},
         {"name": "gold", "tokensPerMinute": 20_000},
     ]
-    tiers = ["bronze", "silver", "gold"]
     data["consumers"] = [
         {"name": f"app-{i:05d}", "tokensPerMinute": OWN_BUDGETS[(i // 50) % len(OWN_BUDGETS)]}
         if i % 50 == 0
-        else {"name": f"app-{i:05d}", "product": tiers[i % 3]}
+        else {"name": f"app-{i:05d}", "product": TIERS[i % 3]}
         for i in range(consumers)
     ]
     return yaml.safe_dump(data, sort_keys=False)
 
 
-def timed(action: Callable[[], object], repeat: int) -> float:
+def measure_one(consumers: int | None, repeat: int) -> dict[str, Any]:
+    """Run in a child process: time the pipeline end to end and report its numbers."""
+    text = spec_text(consumers)
     samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        action()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+    with tempfile.TemporaryDirectory() as folder:
+        for attempt in range(repeat):
+            out = Path(folder) / f"out{attempt}"
+            start = time.perf_counter()
+            compiled = compile_spec(load_text(text, "bench.yaml"))
+            write(out, compiled.files)
+            samples.append(time.perf_counter() - start)
+    prints = footprints(compiled.gateway, compiled.files)
+    largest = max(prints.items(), key=lambda item: item[1].resources)
+    policies = [f.size for p, f in compiled.files.items() if p.endswith(".xml")]
+    return {
+        "seconds": statistics.median(samples),
+        "max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "files": len(compiled.files),
+        "bytes": sum(f.size for f in compiled.files.values()),
+        "largest_template": largest[0],
+        "largest_resources": largest[1].resources,
+        "largest_template_bytes": max(fp.estimated_bytes for fp in prints.values()),
+        "largest_policy_bytes": max(policies),
+        "floor_seconds": bare_jinja_floor(text, repeat),
+    }
 
 
 def bare_jinja_floor(text: str, repeat: int) -> float:
@@ -76,50 +101,59 @@ def bare_jinja_floor(text: str, repeat: int) -> float:
     bare.filters.update(ours.filters)
     bare.globals.update(ours.globals)
     compiled = [(bare.get_template(job.template), job.context) for job in jobs]
-
-    def run() -> None:
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
         for template, context in compiled:
             template.render(**context)
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
 
-    return timed(run, repeat)
+
+def help_time(repeat: int) -> float:
+    """Wall time of `tokengate --help` in a fresh interpreter (heavy imports must be lazy)."""
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "generator", "--help"], check=True, capture_output=True
+        )
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--sizes", default="10,100,1000")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--sizes", default="10,100,1000,5000,10000")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    cases: list[tuple[str, int | None]] = [("lab", None)]
-    cases += [(f"{n} consumers", int(n)) for n in args.sizes.split(",")]
+    if args.child is not None:
+        size = None if args.child == "lab" else int(args.child)
+        print(json.dumps(measure_one(size, args.repeat)))
+        return
 
-    print(
-        f"{'spec':<16} {'pipeline ms':>12} {'render ms':>10} {'bare jinja ms':>14} "
-        f"{'peak MiB':>9} {'bytes out':>10}  result"
+    print(f"tokengate --help: {help_time(args.repeat) * 1e3:.0f} ms\n")
+    header = (
+        f"{'spec':<8} {'total ms':>9} {'ms/consumer':>11} {'jinja floor ms':>14} "
+        f"{'max RSS MiB':>11} {'files':>6} {'bytes out':>10} {'most resources':>15} "
+        f"{'largest tmpl B':>14} {'largest policy B':>16}"
     )
-    for label, consumers in cases:
-        text = spec_text(consumers)
-        outcome = "ok"
-        size = 0
-
-        def pipeline(text: str = text) -> None:
-            nonlocal outcome, size
-            try:
-                files = compile_spec(load_text(text, "bench.yaml")).files
-                size = sum(f.size for f in files.values())
-            except SpecInvalid as refused:
-                outcome = "refused " + ",".join(sorted({f.rule_id for f in refused.findings}))
-
-        pipeline_s = timed(pipeline, args.repeat)
-        gateway = model.build(yaml.safe_load(text), source="bench.yaml")
-        render_s = timed(lambda gateway=gateway: render(gateway), args.repeat)
-        floor_s = bare_jinja_floor(text, args.repeat)
-        tracemalloc.start()
-        pipeline()
-        peak = tracemalloc.get_traced_memory()[1] / 2**20
-        tracemalloc.stop()
+    print(header)
+    for label in ["lab", *args.sizes.split(",")]:
+        child = subprocess.run(
+            [sys.executable, __file__, "--child", label, "--repeat", str(args.repeat)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        r = json.loads(child.stdout)
+        per = "" if label == "lab" else f"{r['seconds'] * 1e3 / int(label):.3f}"
         print(
-            f"{label:<16} {pipeline_s * 1e3:>12.1f} {render_s * 1e3:>10.1f} "
-            f"{floor_s * 1e3:>14.1f} {peak:>9.1f} {size:>10,}  {outcome}"
+            f"{label:<8} {r['seconds'] * 1e3:>9.1f} {per:>11} {r['floor_seconds'] * 1e3:>14.1f} "
+            f"{r['max_rss_mib']:>11.1f} {r['files']:>6} {r['bytes']:>10,} "
+            f"{r['largest_resources']:>6} {r['largest_template']:>8} "
+            f"{r['largest_template_bytes']:>14,} {r['largest_policy_bytes']:>16,}"
         )
 
 

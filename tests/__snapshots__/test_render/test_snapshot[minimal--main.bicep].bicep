@@ -108,6 +108,3 @@ output apimName string = apim.outputs.name
 
 @description('Application Insights component that receives the token metrics.')
 output appInsightsName string = monitoring.outputs.appInsightsName
-
-@description('Number of consumer subscriptions (their names are in subscriptions/*.json; keys stay in Azure).')
-output consumerCount int = 0

@@ -100,6 +100,3 @@ output apiPath string = 'openai'
 
 @description('Name of the API Management service.')
 output apimName string = apim.outputs.name
-
-@description('Number of consumer subscriptions (their names are in subscriptions/*.json; keys stay in Azure).')
-output consumerCount int = 1

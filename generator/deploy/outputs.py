@@ -1,0 +1,142 @@
+"""What a user needs once the gateway runs: its URL, names, and the next command to try.
+
+Read from the deployment's outputs (az) or the azd environment's values. Keys never appear: the
+template outputs only subscription names, and the printed commands fetch a key into a shell
+variable or show a placeholder for it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from generator import azure
+from generator.deploy.commands import shell_line
+from generator.model import Gateway
+
+
+@dataclass(frozen=True)
+class GatewayOutputs:
+    gateway_url: str
+    api_path: str
+    apim_name: str
+    app_insights_name: str | None
+    consumer_subscriptions: tuple[str, ...]
+    resource_group: str | None
+
+
+def from_deployment(text: str) -> GatewayOutputs:
+    """`az deployment ... create --output json` → outputs (`properties.outputs.<name>.value`)."""
+    try:
+        document: Any = json.loads(text)
+    except ValueError:
+        document = {}
+    raw = (document.get("properties") or {}).get("outputs") if isinstance(document, dict) else {}
+    values = {
+        name: entry.get("value") if isinstance(entry, dict) else entry
+        for name, entry in (raw or {}).items()
+    }
+    return from_values(values)
+
+
+def from_values(values: Mapping[str, Any]) -> GatewayOutputs:
+    """Outputs by name, case-insensitively (azd may upper-case them, and stores arrays as JSON)."""
+    folded = {name.lower(): value for name, value in values.items()}
+
+    def text(name: str) -> str:
+        value = folded.get(name.lower())
+        return "" if value is None else str(value)
+
+    consumers: Any = folded.get("consumersubscriptions") or []
+    if isinstance(consumers, str):
+        try:
+            consumers = json.loads(consumers)
+        except ValueError:
+            consumers = [consumers]
+    return GatewayOutputs(
+        gateway_url=text("gatewayUrl"),
+        api_path=text("apiPath"),
+        apim_name=text("apimName"),
+        app_insights_name=text("appInsightsName") or None,
+        consumer_subscriptions=tuple(str(c) for c in consumers if isinstance(c, str | int)),
+        resource_group=text("resourceGroupName") or None,
+    )
+
+
+def report(
+    outputs: GatewayOutputs,
+    gateway: Gateway,
+    *,
+    subscription_id: str | None,
+    resource_group: str | None,
+) -> list[str]:
+    consumers = ", ".join(outputs.consumer_subscriptions) or "(none)"
+    rows = [
+        ("gateway URL", outputs.gateway_url or "(not reported)"),
+        ("API path", outputs.api_path or "(root)"),
+        ("API Management", outputs.apim_name or "(not reported)"),
+    ]
+    if outputs.app_insights_name:
+        rows.append(("Application Insights", outputs.app_insights_name))
+    rows.append(("consumers", f"{consumers} (APIM subscriptions; keys stay in Azure)"))
+    width = max(len(label) for label, _ in rows)
+    lines = [f"  {label:<{width}}  {value}" for label, value in rows]
+    return lines + next_steps(
+        outputs, gateway, subscription_id=subscription_id, resource_group=resource_group
+    )
+
+
+def next_steps(
+    outputs: GatewayOutputs,
+    gateway: Gateway,
+    *,
+    subscription_id: str | None,
+    resource_group: str | None,
+) -> list[str]:
+    """How to get a consumer's key and call the gateway with it."""
+    if not outputs.gateway_url:
+        return []
+    consumer = outputs.consumer_subscriptions[0] if outputs.consumer_subscriptions else None
+    group = outputs.resource_group or resource_group
+    lines = ["next: call the gateway with a consumer's APIM subscription key"]
+    if consumer and group and outputs.apim_name:
+        version = azure.API_VERSIONS["Microsoft.ApiManagement/service/subscriptions"]
+        url = (
+            f"/subscriptions/{subscription_id or '{subscriptionId}'}/resourceGroups/{group}"
+            f"/providers/Microsoft.ApiManagement/service/{outputs.apim_name}"
+            f"/subscriptions/{consumer}/listSecrets?api-version={version}"
+        )
+        fetch = ["az", "rest", "--method", "post", "--url", url]
+        lines.append(
+            f"  key=$({shell_line([*fetch, '--query', 'primaryKey', '--output', 'tsv'])})"
+        )
+        key = "$key"
+    else:
+        key = f"<APIM subscription key{' of ' + consumer if consumer else ''}>"
+    lines.append(f"  {curl(outputs, gateway, key)}")
+    return lines
+
+
+def curl(outputs: GatewayOutputs, gateway: Gateway, key: str) -> str:
+    """A request to the first model deployment; `key` is a placeholder or `$key`."""
+    deployment = gateway.accounts[0].deployments[0]
+    base = "/".join(part.strip("/") for part in (outputs.gateway_url, outputs.api_path) if part)
+    if "embedding" in deployment.model.lower():
+        operation, body = "embeddings", {"input": "Hello"}
+    else:
+        operation, body = "chat/completions", {"messages": [{"role": "user", "content": "Hello"}]}
+    url = f"{base}/deployments/{deployment.name}/{operation}?api-version={gateway.api.api_version}"
+    argv = [
+        "curl",
+        url,
+        "--header",
+        "Content-Type: application/json",
+        "--data",
+        json.dumps(body),
+    ]
+    header = shell_line(argv[:2])
+    # `$key` must stay expandable, so that one header is double-quoted by hand.
+    rest = shell_line(argv[2:])
+    return f'{header} --header "api-key: {key}" {rest}'

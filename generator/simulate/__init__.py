@@ -1,0 +1,11 @@
+"""`tokengate simulate`: replay traffic through the token limits a spec generates, offline.
+
+A simulation is a short pipeline, one module per step:
+
+    traces.py / synthetic.py   a workload (the requests, as columns)
+    plan.py                    the Gateway model → token-limit budgets, counter keys, dimensions
+    engine.py                  the replay, following the rules written down in semantics.py
+    report.py, chart.py        what the user reads; suggest.py: the limits to pick
+
+Everything about the gateway comes from the `Gateway` model `render` uses, never from the YAML.
+"""

@@ -1,0 +1,73 @@
+"""The requests to replay, as columns: what trace readers and the synthetic generator produce.
+
+Columns (typed arrays, not a list of objects) keep a million requests in tens of megabytes and let
+the engine index them directly. Text attributes are looked up by field name; the names are the
+trace column names, so an error message can name the column the user has to add.
+"""
+
+from __future__ import annotations
+
+from array import array
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+#: Field names (and native trace column names).
+TIMESTAMP = "timestamp"
+CONSUMER = "consumer"
+CLIENT_IP = "client_ip"
+PROMPT_TOKENS = "prompt_tokens"
+COMPLETION_TOKENS = "completion_tokens"
+STREAM = "stream"
+DURATION_MS = "duration_ms"
+DEPLOYMENT = "deployment"
+#: The value of a counter key tokengate cannot evaluate (a policy expression it does not read).
+COUNTER_KEY = "counter_key"
+HEADER_PREFIX = "header:"
+DIMENSION_PREFIX = "dimension:"
+
+
+def header_field(name: str) -> str:
+    """The field holding a request header (HTTP header names are case-insensitive)."""
+    return HEADER_PREFIX + name.lower()
+
+
+def dimension_field(name: str) -> str:
+    return DIMENSION_PREFIX + name
+
+
+@dataclass
+class Workload:
+    """Requests in arrival order. `durations` is None when the source has no response times."""
+
+    source: str
+    times: array[int] = field(default_factory=lambda: array("q"))
+    prompt: array[int] = field(default_factory=lambda: array("q"))
+    completion: array[int] = field(default_factory=lambda: array("q"))
+    stream: bytearray = field(default_factory=bytearray)
+    durations: array[int] | None = None
+    #: Text attributes by field name (consumer, client_ip, header:<name>, ...), one per request.
+    text: dict[str, list[str]] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    @property
+    def span_ms(self) -> int:
+        return self.times[-1] - self.times[0] if self.times else 0
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def to_ms(moment: datetime) -> int:
+    """Milliseconds since the Unix epoch of an aware datetime (exact integer arithmetic)."""
+    return (moment - _EPOCH) // timedelta(milliseconds=1)
+
+
+def iso(ms: int) -> str:
+    """`2025-01-06T09:30:00.250Z`-style UTC text for a time in ms (milliseconds only if any)."""
+    moment = _EPOCH + timedelta(milliseconds=ms)
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    if ms % 1000:
+        text += f".{ms % 1000:03d}"
+    return text + "Z"

@@ -1,0 +1,216 @@
+"""Bicep files, parsed once with the real grammar (tree-sitter-bicep), and the checks on them.
+
+One walk over each tree collects everything the other checks need (syntax errors, module and
+`load*Content` paths, resource declarations), so `verify` stays fast on every `render`.
+The grammar does not know typed variables, `extension` or `.bicepparam`; tokengate writes none.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from functools import cache
+
+import tree_sitter
+import tree_sitter_bicep
+
+from generator import azure
+from generator.findings import Finding
+from generator.verify.paths import resolve
+
+#: Bicep functions that read another file at compile time, relative to the calling file.
+LOAD_FUNCTIONS = frozenset(
+    {"loadTextContent", "loadJsonContent", "loadYamlContent", "loadFileAsBase64"}
+)
+
+_ESCAPE = re.compile(r"\\(u\{[0-9A-Fa-f]+\}|.)")
+_ESCAPED = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", "'": "'", "$": "$"}
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A path one Bicep file names: a module or a file it loads."""
+
+    function: str
+    written: str
+    target: str
+    line: int
+    column: int
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One `resource` declaration; `body` is its object (inside any `for` or `if`)."""
+
+    symbol: str
+    type: str
+    api_version: str
+    existing: bool
+    line: int
+    column: int
+    body: tree_sitter.Node | None
+
+
+@dataclass(frozen=True)
+class BicepFile:
+    path: str
+    source: bytes
+    tree: tree_sitter.Tree
+    problems: tuple[tuple[int, int, str], ...]
+    references: tuple[Reference, ...]
+    resources: tuple[Resource, ...]
+
+    def position(self, node: tree_sitter.Node) -> tuple[int, int]:
+        """1-based line and column (in characters, not bytes) where `node` starts."""
+        row, byte_column = node.start_point
+        line_start = self.source.rfind(b"\n", 0, node.start_byte) + 1
+        prefix = self.source[line_start : line_start + byte_column]
+        return row + 1, len(prefix.decode("utf-8", "replace")) + 1
+
+
+@cache
+def _parser() -> tree_sitter.Parser:
+    return tree_sitter.Parser(tree_sitter.Language(tree_sitter_bicep.language()))
+
+
+def string_value(node: tree_sitter.Node) -> str | None:
+    """The value of a Bicep string literal; None when it interpolates (`${...}`)."""
+    if node.type != "string" or node.text is None:
+        return None
+    if any(child.type == "interpolation" for child in node.children):
+        return None
+    text = node.text.decode("utf-8")
+    if text.startswith("'''"):
+        return text[3:-3]
+    return _ESCAPE.sub(_unescape, text[1:-1])
+
+
+def _unescape(match: re.Match[str]) -> str:
+    escaped = match.group(1)
+    if escaped.startswith("u{"):
+        return chr(int(escaped[2:-1], 16))
+    return _ESCAPED.get(escaped, escaped)
+
+
+def parse(path: str, text: str) -> BicepFile:
+    """Parse `text` and collect what the checks need in one walk."""
+    source = text.encode("utf-8")
+    tree = _parser().parse(source)
+    shell = BicepFile(path, source, tree, (), (), ())
+    problems: list[tuple[int, int, str]] = []
+    references: list[Reference] = []
+    resources: list[Resource] = []
+    stack = [tree.root_node]
+    while stack:
+        node = stack.pop()
+        if node.type == "ERROR" or node.is_missing:
+            line, column = shell.position(node)
+            problems.append((line, column, _describe_problem(node)))
+            continue  # one finding per broken region, not one per node inside it
+        if node.type == "module_declaration":
+            path_node = _first_child(node, "string")
+            if path_node is not None:
+                references.append(_reference(shell, "module", path_node))
+        elif node.type == "call_expression":
+            name = node.children[0].text if node.children else None
+            if name is not None and name.decode() in LOAD_FUNCTIONS:
+                argument = _first_argument(node)
+                if argument is not None:
+                    references.append(_reference(shell, name.decode(), argument))
+        elif node.type == "resource_declaration":
+            declared = _resource(shell, node)
+            if declared is not None:
+                resources.append(declared)
+        stack.extend(reversed(node.children))
+    return BicepFile(path, source, tree, tuple(problems), tuple(references), tuple(resources))
+
+
+def _describe_problem(node: tree_sitter.Node) -> str:
+    if node.is_missing:
+        return f"syntax error: missing '{node.type}'"
+    snippet = (node.text or b"").decode("utf-8", "replace").strip().split("\n", 1)[0][:60]
+    return f"syntax error: the Bicep grammar cannot parse `{snippet}`"
+
+
+def _first_child(node: tree_sitter.Node, kind: str) -> tree_sitter.Node | None:
+    return next((child for child in node.children if child.type == kind), None)
+
+
+def _first_argument(call: tree_sitter.Node) -> tree_sitter.Node | None:
+    arguments = _first_child(call, "arguments")
+    if arguments is None:
+        return None
+    return _first_child(arguments, "string")
+
+
+def _reference(shell: BicepFile, function: str, string: tree_sitter.Node) -> Reference:
+    line, column = shell.position(string)
+    written = string_value(string) or ""
+    return Reference(function, written, resolve(shell.path, written), line, column)
+
+
+def _resource(shell: BicepFile, node: tree_sitter.Node) -> Resource | None:
+    symbol = _first_child(node, "identifier")
+    type_node = _first_child(node, "string")
+    if symbol is None or type_node is None or symbol.text is None:
+        return None
+    type_and_version = string_value(type_node) or ""
+    resource_type, _, api_version = type_and_version.partition("@")
+    line, column = shell.position(type_node)
+    existing = _first_child(node, "existing") is not None
+    return Resource(
+        symbol.text.decode(),
+        resource_type,
+        api_version,
+        existing,
+        line,
+        column,
+        _body(node),
+    )
+
+
+def _body(node: tree_sitter.Node) -> tree_sitter.Node | None:
+    """The resource's object, looking through `[for ...: {...}]` and `if (...) {...}`."""
+    for child in node.children:
+        if child.type == "object":
+            return child
+        if child.type in ("for_statement", "if_statement"):
+            return _body(child)
+    return None
+
+
+def bicep_findings(parsed: BicepFile, files: Mapping[str, str]) -> Iterator[Finding]:
+    """Syntax, paths that do not resolve, and resource types/versions tokengate does not use."""
+    for line, column, message in parsed.problems:
+        yield Finding(parsed.path, line, column, "TG201", message)
+    for reference in parsed.references:
+        if reference.target not in files:
+            rule_id = "TG202" if reference.function == "module" else "TG203"
+            yield Finding(
+                parsed.path,
+                reference.line,
+                reference.column,
+                rule_id,
+                f"{reference.function} path '{reference.written}' names {reference.target}, "
+                "which is not in the output",
+            )
+    for resource in parsed.resources:
+        expected = azure.API_VERSIONS.get(resource.type)
+        if expected is None:
+            yield Finding(
+                parsed.path,
+                resource.line,
+                resource.column,
+                "TG204",
+                f"resource type '{resource.type}' is not one tokengate generates",
+            )
+        elif resource.api_version != expected:
+            yield Finding(
+                parsed.path,
+                resource.line,
+                resource.column,
+                "TG205",
+                f"{resource.type} uses API version '{resource.api_version}'; tokengate uses "
+                f"{expected} (the version its schema checks cover)",
+            )

@@ -1,0 +1,135 @@
+"""JSON and YAML documents in the output: parameters files and `azure.yaml` against their
+official schemas (bundled in `official/`), and files Bicep loads with `loadJsonContent`.
+
+Schema errors point at the offending value: positions come from `generator.load`, the same
+YAML reader that places spec findings (JSON is YAML), and are computed only when needed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft4Validator, ValidationError
+from jsonschema.validators import validator_for
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT4, DRAFT201909
+
+from generator.errors import SpecInvalid
+from generator.findings import Finding
+from generator.load import LoadedSpec, Mark, load_text
+
+OFFICIAL = Path(__file__).resolve().parent / "official"
+PARAMETERS_SCHEMA = "arm-deploymentParameters.2019-04-01.schema.json"
+TEMPLATE_DEFINITIONS = "arm-deploymentTemplate.2019-04-01.definitions.json"
+AZD_SCHEMA = "azd-azure.yaml.v1.0.schema.json"
+
+#: Longest message taken from a schema error; instance reprs can be huge.
+MAX_MESSAGE = 200
+
+
+def _official(name: str) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads((OFFICIAL / name).read_text(encoding="utf-8"))
+    return document
+
+
+@cache
+def parameters_validator() -> Draft4Validator:
+    """The ARM deploymentParameters schema with the template definitions it references."""
+    registry: Registry[Any] = Registry()
+    for name in (PARAMETERS_SCHEMA, TEMPLATE_DEFINITIONS):
+        document = _official(name)
+        registry = registry.with_resource(
+            document["id"].rstrip("#"), DRAFT4.create_resource(document)
+        )
+    return Draft4Validator(_official(PARAMETERS_SCHEMA), registry=registry)
+
+
+def _offline(uri: str) -> Resource[Any]:
+    """Extension schemas the azd schema links by URL: accepted unchecked, never fetched."""
+    del uri
+    return DRAFT201909.create_resource({})
+
+
+@cache
+def azd_validator() -> Any:
+    schema = _official(AZD_SCHEMA)
+    validator_class = validator_for(schema)
+    return validator_class(schema, registry=Registry(retrieve=_offline))
+
+
+def json_findings(path: str, text: str, rule_id: str) -> tuple[Any, list[Finding]]:
+    """Parse JSON; on a syntax error, one finding at the exact place."""
+    try:
+        return json.loads(text), []
+    except json.JSONDecodeError as error:
+        return None, [Finding(path, error.lineno, error.colno, rule_id, f"invalid JSON: {error.msg}")]
+
+
+def parameters_findings(path: str, text: str) -> list[Finding]:
+    document, findings = json_findings(path, text, "TG220")
+    if findings:
+        return findings
+    errors = list(parameters_validator().iter_errors(document))
+    return _placed(path, text, errors, "TG220", "the ARM parameters schema")
+
+
+def azure_yaml_findings(path: str, text: str) -> list[Finding]:
+    try:
+        loaded = load_text(text, path)
+    except SpecInvalid as invalid:
+        return [
+            Finding(path, f.line, f.column, "TG221", f.message) for f in invalid.findings
+        ]
+    errors = list(azd_validator().iter_errors(loaded.data))
+    return _placed(path, text, errors, "TG221", "the azd azure.yaml schema", loaded)
+
+
+def _placed(
+    path: str,
+    text: str,
+    errors: Iterable[ValidationError],
+    rule_id: str,
+    schema_name: str,
+    loaded: LoadedSpec | None = None,
+) -> list[Finding]:
+    errors = sorted(errors, key=lambda e: (list(map(str, e.absolute_path)), e.message))
+    if not errors:
+        return []
+    if loaded is None:
+        try:
+            loaded = load_text(text, path)
+        except SpecInvalid:
+            loaded = LoadedSpec(path, None)
+    findings = []
+    for error in errors:
+        where = tuple(error.absolute_path)
+        mark = loaded.mark_of(where) if where else Mark(1, 1)
+        field = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in where)
+        message = _shorten(error.message)
+        findings.append(
+            Finding(path, mark.line, mark.column, rule_id, f"{field}: {message} ({schema_name})")
+        )
+    return findings
+
+
+def _shorten(message: str) -> str:
+    return message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 1] + "…"
+
+
+def loaded_json_findings(path: str, text: str) -> Iterator[Finding]:
+    """A file read by `loadJsonContent` must be JSON, or the Bicep build fails."""
+    _, findings = json_findings(path, text, "TG222")
+    yield from findings
+
+
+def json_arrays(text: str) -> list[Any] | None:
+    """The array a loaded JSON file holds (for loop sizes), or None."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        return None
+    return value if isinstance(value, list) else None
