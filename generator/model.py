@@ -22,7 +22,8 @@ def schema_default(*path: str) -> Any:
     for part in path:
         node = _deref(schema, node)
         node = node["properties"][part]
-    node = _deref(schema, node)
+    if "default" not in node:
+        node = _deref(schema, node)
     return node["default"]
 
 

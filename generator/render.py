@@ -31,18 +31,15 @@ class RenderedFile:
         return len(self.content.encode("utf-8"))
 
 
+_BICEP_ESCAPES = {"\\": "\\\\", "'": "\\'", "\n": "\\n", "\r": "\\r", "\t": "\\t"} | {
+    chr(code): f"\\u{{{code:X}}}" for code in range(0x20) if chr(code) not in "\n\r\t"
+}
+
+
 def bicep_string(value: object) -> str:
     """A single-quoted Bicep string literal; `'`, `\\`, `${` and control characters escaped."""
-    text = str(value)
-    escaped = (
-        text.replace("\\", "\\\\")
-        .replace("'", "\\'")
-        .replace("${", "\\${")
-        .replace("\n", "\\n")
-        .replace("\r", "\\r")
-        .replace("\t", "\\t")
-    )
-    return f"'{escaped}'"
+    escaped = "".join(_BICEP_ESCAPES.get(char, char) for char in str(value))
+    return "'" + escaped.replace("${", "\\${") + "'"
 
 
 def one_line(value: object) -> str:

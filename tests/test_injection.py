@@ -111,3 +111,20 @@ def test_header_name_reaches_csharp_literal_escaped(tmp_path: Path) -> None:
         key == '@("api/azure-openai/consumer/team-a:" + '
         'context.Request.Headers.GetValueOrDefault("x-\'&$h", ""))'
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "literal"),
+    [
+        ("it's", "'it\\'s'"),
+        ("${x}", "'\\${x}'"),
+        ("a\\${x}", "'a\\\\\\${x}'"),
+        ("tab\tline\nbell\x07", "'tab\\tline\\nbell\\u{7}'"),
+    ],
+)
+def test_bicep_string_literals(value: str, literal: str) -> None:
+    from generator.render import bicep_string
+
+    assert bicep_string(value) == literal
+    tree = parse_bicep(f"var x = {literal}\n")
+    assert syntax_problems(tree) == []

@@ -53,8 +53,9 @@ def _describe(error: ValidationError, path: tuple[str | int, ...]) -> str:
         return f"{where}: {error.instance!r} is not one of: {allowed}"
     if keyword == "pattern":
         hint = error.schema.get("description", "") if isinstance(error.schema, dict) else ""
-        suffix = f" ({hint})" if hint else ""
-        return f"{where}: {error.instance!r} does not match {error.validator_value}{suffix}"
+        if hint:
+            return f"{where}: {error.instance!r} is not allowed here. {hint}"
+        return f"{where}: {error.instance!r} does not match {error.validator_value}"
     if keyword in ("minimum", "maximum"):
         bound = "at least" if keyword == "minimum" else "at most"
         return f"{where} must be {bound} {error.validator_value}, got {error.instance}"
