@@ -195,6 +195,21 @@ class Monitoring:
 
 
 @dataclass(frozen=True)
+class Alerts:
+    quota_percent: int | None
+    throttled_percent: float | None
+    emails: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Insights:
+    """Workbook and alerts; only when Application Insights and Log Analytics are on."""
+
+    workbook: bool
+    alerts: Alerts | None
+
+
+@dataclass(frozen=True)
 class Gateway:
     """The whole gateway. `source` is the spec's display name, written into file headers."""
 
@@ -210,6 +225,7 @@ class Gateway:
     consumers: tuple[Consumer, ...]
     monitoring: Monitoring
     products: tuple[Product, ...] = ()
+    insights: Insights | None = None
 
     @property
     def branch_consumers(self) -> tuple[Consumer, ...]:
@@ -357,6 +373,17 @@ def build(data: dict[str, Any], source: str) -> Gateway:
         consumers.append(Consumer(c["name"], display, override, effective))
     consumers, products = _tiered(consumers, products)
 
+    insights = None
+    if "insights" in data:
+        i = data["insights"]
+        alerts = None
+        if "alerts" in i:
+            a = i["alerts"]
+            alerts = Alerts(
+                a.get("quotaPercent"), a.get("throttledPercent"), tuple(a.get("emails", []))
+            )
+        insights = Insights(i.get("workbook", schema_default("insights", "workbook")), alerts)
+
     metrics = None
     if "tokenMetrics" in data:
         m = data["tokenMetrics"]
@@ -387,6 +414,7 @@ def build(data: dict[str, Any], source: str) -> Gateway:
         token_metrics=metrics,
         consumers=tuple(consumers),
         products=tuple(products),
+        insights=insights,
         monitoring=Monitoring(
             app_insights=monitoring.get("appInsights", schema_default("monitoring", "appInsights")),
             log_analytics=monitoring.get(

@@ -60,6 +60,7 @@ def environment() -> jinja2.Environment:
                 str(resource_dir("bicep_templates")),
                 str(resource_dir("policy_templates")),
                 str(resource_dir("query_templates")),
+                str(resource_dir("report_templates")),
             ]
         ),
         undefined=jinja2.StrictUndefined,
@@ -102,8 +103,9 @@ def api_policy_path(gateway: Gateway) -> str:
 
 def bicep_modules(gateway: Gateway) -> list[str]:
     """The modules main.bicep calls (monitoring only when Application Insights is on)."""
-    optional = ["monitoring"] if gateway.monitoring.app_insights else []
-    return [*optional, "apim", "openai", "api"]
+    monitoring = ["monitoring"] if gateway.monitoring.app_insights else []
+    insights = ["insights"] if gateway.insights and gateway.monitoring.app_insights else []
+    return [*monitoring, "apim", "openai", "api", *insights]
 
 
 def parameters(gateway: Gateway) -> dict[str, Any]:
@@ -268,6 +270,7 @@ def plan(gateway: Gateway) -> tuple[list[TemplateJob], dict[str, str]]:
         for product in gateway.products
     ]
     jobs.append(TemplateJob("bicepconfig.json", "bicepconfig.json.j2", base))
+    jobs.append(TemplateJob("SUMMARY.md", "SUMMARY.md.j2", base))
     for query in sorted(p.name for p in resource_dir("query_templates").glob("*.kql.j2")):
         jobs.append(TemplateJob(f"queries/{query.removesuffix('.j2')}", query, base))
 

@@ -353,6 +353,19 @@ def metrics_need_app_insights(spec: LoadedSpec) -> Iterator[Finding]:
         )
 
 
+@rule("TG118", "Workbook and alerts read Application Insights and Log Analytics")
+def insights_need_monitoring(spec: LoadedSpec) -> Iterator[Finding]:
+    monitoring = spec.data.get("monitoring", {})
+    if "insights" in spec.data and monitoring.get("appInsights", True) is False:
+        yield spec.finding(
+            ("insights",),
+            "TG118",
+            "'insights' (workbook, alerts) reads Application Insights and Log Analytics; "
+            "turn monitoring on or remove 'insights'",
+            key=True,
+        )
+
+
 @rule("TG112", "Application Insights is workspace-based, so it needs Log Analytics")
 def app_insights_needs_workspace(spec: LoadedSpec) -> Iterator[Finding]:
     monitoring = spec.data.get("monitoring", {})
