@@ -17,7 +17,10 @@ API_VERSIONS: dict[str, str] = {
     "Microsoft.ApiManagement/service/backends": "2024-05-01",
     "Microsoft.ApiManagement/service/apis": "2024-05-01",
     "Microsoft.ApiManagement/service/apis/policies": "2024-05-01",
-    "Microsoft.ApiManagement/service/apis/diagnostics": "2024-05-01",
+    # largeLanguageModel (LLM logging) exists only from 2024-06-01-preview on.
+    "Microsoft.ApiManagement/service/apis/diagnostics": "2024-06-01-preview",
+    "Microsoft.ApiManagement/service/apis/operations": "2024-05-01",
+    "Microsoft.Insights/diagnosticSettings": "2021-05-01-preview",
     "Microsoft.ApiManagement/service/subscriptions": "2024-05-01",
     "Microsoft.ApiManagement/service/products": "2024-05-01",
     "Microsoft.ApiManagement/service/products/apis": "2024-05-01",
@@ -102,6 +105,14 @@ DEPLOYMENT_CAPACITY = {
     "GlobalProvisionedManaged": (15, 100_000),
     "DataZoneProvisionedManaged": (15, 100_000),
 }
+
+
+#: Operations of the Azure AI model inference API (`llm` family): (name, method, path, title).
+MODEL_INFERENCE_OPERATIONS = (
+    ("chat-completions", "POST", "/chat/completions", "Chat completions"),
+    ("embeddings", "POST", "/embeddings", "Embeddings"),
+    ("info", "GET", "/info", "Model info"),
+)
 
 
 def inference_spec_url(api_version: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from generator.model import Account, Consumer, Gateway, Product
+    from generator.model import Consumer, Gateway, Product, Route
 
 
 def csharp_string(value: str) -> str:
@@ -25,15 +25,25 @@ def header_value(name: str) -> str:
     return f'context.Request.Headers.GetValueOrDefault({csharp_string(name)}, "")'
 
 
+#: The policy variable validate-azure-ad-token stores the validated token in.
+JWT_VARIABLE = "jwt"
+
+
+def claim_value(claim: str) -> str:
+    """The C# expression for a claim of the validated Entra ID token ('' when absent)."""
+    token = f"((Jwt)context.Variables[{csharp_string(JWT_VARIABLE)}])"
+    return f'{token}.Claims.GetValueOrDefault({csharp_string(claim)}, "")'
+
+
 #: The OpenAPI path parameter that names the deployment in Azure OpenAI inference URLs.
 DEPLOYMENT_PARAMETER = "deployment-id"
 
 
-def route_condition(account: Account) -> str:
-    """True when the request's deployment is hosted on `account`."""
+def route_condition(route: Route) -> str:
+    """True when the request's deployment is one of the route's."""
     parameter = csharp_string(DEPLOYMENT_PARAMETER)
     deployment = f'context.Request.MatchedParameters.GetValueOrDefault({parameter}, "")'
-    names = ", ".join(csharp_string(d.name) for d in account.deployments)
+    names = ", ".join(csharp_string(name) for name in route.deployments)
     return f"@(new [] {{ {names} }}.Contains({deployment}))"
 
 

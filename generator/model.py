@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from generator import azure
-from generator.expressions import csharp_string, header_value
+from generator.expressions import claim_value, csharp_string, header_value
 from generator.resources import spec_schema
 
 
@@ -52,6 +52,8 @@ class Account:
     kind: str
     sku: str
     deployments: tuple[Deployment, ...]
+    priority: int = 1
+    weight: int = 1
 
     @property
     def backend_id(self) -> str:
@@ -86,7 +88,7 @@ class Limit:
 
 @dataclass(frozen=True)
 class CounterKey:
-    """What the token counter is keyed on: `subscription`, `ip`, `header` or `expression`."""
+    """What the counter is keyed on: `subscription`, `ip`, `header`, `claim` or `expression`."""
 
     kind: str
     argument: str = ""
@@ -97,6 +99,8 @@ class CounterKey:
             return cls(text)
         if text.startswith("header:"):
             return cls("header", text.removeprefix("header:"))
+        if text.startswith("claim:"):
+            return cls("claim", text.removeprefix("claim:"))
         return cls("expression", text)
 
     def csharp(self) -> str:
@@ -107,6 +111,8 @@ class CounterKey:
             return "context.Request.IpAddress"
         if self.kind == "header":
             return header_value(self.argument)
+        if self.kind == "claim":
+            return claim_value(self.argument)
         return f"({self.argument.strip()[2:-1]})"
 
     def scoped(self, scope: str, *, per_subscription: bool = False) -> str:
@@ -181,6 +187,8 @@ class Api:
     display_name: str
     path: str
     api_version: str
+    #: `azure-openai` (deployment in the URL) or `llm` (Azure AI model inference, model in body).
+    family: str = "azure-openai"
 
     @property
     def spec_url(self) -> str:
@@ -188,10 +196,52 @@ class Api:
 
 
 @dataclass(frozen=True)
+class LlmMessages:
+    requests: bool
+    responses: bool
+    max_size_in_bytes: int
+
+
+@dataclass(frozen=True)
 class Monitoring:
     app_insights: bool
     log_analytics: bool
     retention_days: int
+    #: Prompt/completion logging; None = token counts only (the private default).
+    llm_messages: LlmMessages | None = None
+
+
+@dataclass(frozen=True)
+class CircuitBreaker:
+    failures: int
+    interval_seconds: int
+    trip_seconds: int
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where requests for some deployments go: one account's backend, or a pool of accounts."""
+
+    backend_id: str
+    accounts: tuple[Account, ...]
+    deployments: tuple[str, ...]
+
+    @property
+    def is_pool(self) -> bool:
+        return len(self.accounts) > 1
+
+
+@dataclass(frozen=True)
+class Entra:
+    tenant_id: str
+    client_application_ids: tuple[str, ...]
+    audiences: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Auth:
+    subscription_required: bool
+    entra: Entra | None
 
 
 @dataclass(frozen=True)
@@ -226,6 +276,14 @@ class Gateway:
     monitoring: Monitoring
     products: tuple[Product, ...] = ()
     insights: Insights | None = None
+    routes: tuple[Route, ...] = ()
+    circuit_breaker: CircuitBreaker = CircuitBreaker(1, 60, 60)
+    retries: int = 0
+    auth: Auth = Auth(subscription_required=True, entra=None)
+
+    @property
+    def pools(self) -> tuple[Route, ...]:
+        return tuple(r for r in self.routes if r.is_pool)
 
     @property
     def branch_consumers(self) -> tuple[Consumer, ...]:
@@ -257,6 +315,32 @@ def tier_name(limit: Limit) -> str:
     if limit.quota is not None and limit.quota_period:
         parts.append(f"q{limit.quota}-{limit.quota_period.lower()}")
     return GENERATED_PRODUCT_PREFIX + "-".join(parts)
+
+
+def routes_for(accounts: tuple[Account, ...]) -> tuple[Route, ...]:
+    """Group deployments by the set of accounts hosting them: one route (backend or pool) each.
+
+    A deployment on one account goes to that account's backend; a deployment on several goes to
+    a pool of those accounts (named after them, or `openai-pool` when it is all of them).
+    """
+    hosts: dict[str, list[Account]] = {}
+    for account in accounts:
+        for deployment in account.deployments:
+            hosts.setdefault(deployment.name, []).append(account)
+    grouped: dict[tuple[str, ...], list[str]] = {}
+    for deployment_name, hosting in hosts.items():
+        grouped.setdefault(tuple(a.name for a in hosting), []).append(deployment_name)
+    by_name = {a.name: a for a in accounts}
+    routes = []
+    for names, deployments in grouped.items():
+        if len(names) == 1:
+            backend = by_name[names[0]].backend_id
+        elif len(names) == len(accounts):
+            backend = "openai-pool"
+        else:
+            backend = "pool-" + "-".join(names)
+        routes.append(Route(backend, tuple(by_name[n] for n in names), tuple(deployments)))
+    return tuple(routes)
 
 
 def _tiered(
@@ -317,6 +401,8 @@ def build(data: dict[str, Any], source: str) -> Gateway:
             name=a["name"],
             location=a.get("location", location),
             kind=a.get("kind", _account_default("kind")),
+            priority=a.get("priority", _account_default("priority")),
+            weight=a.get("weight", _account_default("weight")),
             sku=a.get("sku", _account_default("sku")),
             deployments=tuple(
                 Deployment(
@@ -373,6 +459,41 @@ def build(data: dict[str, Any], source: str) -> Gateway:
         consumers.append(Consumer(c["name"], display, override, effective))
     consumers, products = _tiered(consumers, products)
 
+    routes = routes_for(accounts)
+    balancing = data.get("loadBalancing", {})
+    breaker = balancing.get("circuitBreaker", {})
+    breaker_defaults = spec_schema()["properties"]["loadBalancing"]["properties"]["circuitBreaker"]
+    circuit_breaker = CircuitBreaker(
+        *(
+            breaker.get(key, breaker_defaults["properties"][key]["default"])
+            for key in ("failures", "intervalSeconds", "tripSeconds")
+        )
+    )
+    largest_pool = max((len(r.accounts) for r in routes), default=1)
+    retries = balancing.get("retries", largest_pool - 1)
+
+    auth_data = data.get("auth", {})
+    entra = None
+    if "entra" in auth_data:
+        e = auth_data["entra"]
+        entra = Entra(
+            e["tenantId"], tuple(e["clientApplicationIds"]), tuple(e.get("audiences", []))
+        )
+    auth = Auth(
+        auth_data.get("subscriptionRequired", schema_default("auth", "subscriptionRequired")), entra
+    )
+
+    messages = None
+    if "llmMessages" in monitoring:
+        m = monitoring["llmMessages"]
+        defaults = spec_schema()["properties"]["monitoring"]["properties"]["llmMessages"]
+        messages = LlmMessages(
+            *(
+                m.get(key, defaults["properties"][key]["default"])
+                for key in ("requests", "responses", "maxSizeInBytes")
+            )
+        )
+
     insights = None
     if "insights" in data:
         i = data["insights"]
@@ -409,7 +530,12 @@ def build(data: dict[str, Any], source: str) -> Gateway:
             display_name=api.get("displayName", schema_default("api", "displayName")),
             path=api.get("path", schema_default("api", "path")),
             api_version=api.get("apiVersion", schema_default("api", "apiVersion")),
+            family=api.get("family", schema_default("api", "family")),
         ),
+        routes=routes,
+        circuit_breaker=circuit_breaker,
+        retries=retries,
+        auth=auth,
         token_limit=token_limit,
         token_metrics=metrics,
         consumers=tuple(consumers),
@@ -423,6 +549,7 @@ def build(data: dict[str, Any], source: str) -> Gateway:
             retention_days=monitoring.get(
                 "retentionDays", schema_default("monitoring", "retentionDays")
             ),
+            llm_messages=messages,
         ),
     )
 

@@ -89,8 +89,8 @@ def _render(template: str, **context: Any) -> str:
 
 
 def policy_family_prefix(gateway: Gateway) -> str:
-    """`azure-openai` for Azure OpenAI APIs (the only family so far)."""
-    return "azure-openai"
+    """`azure-openai-*` policies for the Azure OpenAI API, `llm-*` for model inference APIs."""
+    return "azure-openai" if gateway.api.family == "azure-openai" else "llm"
 
 
 def product_policy_path(product: Product) -> str:
@@ -103,7 +103,7 @@ def api_policy_path(gateway: Gateway) -> str:
 
 def bicep_modules(gateway: Gateway) -> list[str]:
     """The modules main.bicep calls (monitoring only when Application Insights is on)."""
-    monitoring = ["monitoring"] if gateway.monitoring.app_insights else []
+    monitoring = ["monitoring"] if gateway.monitoring.log_analytics else []
     insights = ["insights"] if gateway.insights and gateway.monitoring.app_insights else []
     return [*monitoring, "apim", "openai", "api", *insights]
 
@@ -122,6 +122,8 @@ def parameters(gateway: Gateway) -> dict[str, Any]:
             {
                 "name": a.name,
                 "namePrefix": subdomain_prefix(gateway.name, a.name),
+                "priority": a.priority,
+                "weight": a.weight,
                 "location": a.location,
                 "kind": a.kind,
                 "sku": a.sku,
@@ -139,7 +141,7 @@ def parameters(gateway: Gateway) -> dict[str, Any]:
             for a in gateway.accounts
         ],
     }
-    if gateway.monitoring.app_insights:
+    if gateway.monitoring.log_analytics:
         values["logRetentionDays"] = gateway.monitoring.retention_days
     return values
 
@@ -243,11 +245,22 @@ def plan(gateway: Gateway) -> tuple[list[TemplateJob], dict[str, str]]:
         "subscription_batches": [batch for batch, _ in subscriptions],
         "product_batches": [batch for batch, _ in products],
         "policy_prefix": policy_family_prefix(gateway),
+        "jwt_variable": expressions.JWT_VARIABLE,
         "route_condition": expressions.route_condition,
         "subscription_condition": expressions.subscription_condition,
         "api_counter_key": lambda consumer: expressions.api_counter_key(gateway, consumer),
         "product_counter_key": lambda product: expressions.product_counter_key(gateway, product),
         "product_identifier": _product_identifier,
+        "llm_operations": [
+            {
+                "symbol": "operation_" + name.replace("-", "_"),
+                "name": name,
+                "method": method,
+                "url": url,
+                "display_name": title,
+            }
+            for name, method, url, title in azure.MODEL_INFERENCE_OPERATIONS
+        ],
         "product_policy_path": product_policy_path,
     }
     jobs = [TemplateJob("main.bicep", "main.bicep.j2", base)]

@@ -50,7 +50,7 @@ def test_output_set_is_complete(spec) -> None:  # type: ignore[no-untyped-def]
     ):
         assert required in files
     gateway = compiled(spec).gateway
-    assert ("modules/monitoring.bicep" in files) == gateway.monitoring.app_insights
+    assert ("modules/monitoring.bicep" in files) == gateway.monitoring.log_analytics
 
 
 @pytest.mark.parametrize("item", RENDERED, ids=ids)
@@ -118,7 +118,12 @@ def test_policy_xml_structure(item: tuple[str, RenderedFile]) -> None:
     sections = [child.tag for child in root]
     assert sections == ["inbound", "backend", "outbound", "on-error"]
     for section in root:
-        assert section[0].tag == "base", f"<{section.tag}> does not start with <base />"
+        elements = [child for child in section if isinstance(child.tag, str)]
+        if section.tag == "backend" and elements[0].tag == "retry":
+            # A backend pool's retry loop forwards the request itself, in place of <base />.
+            assert [e.tag for e in elements[0]] == ["forward-request"]
+            continue
+        assert elements[0].tag == "base", f"<{section.tag}> does not start with <base />"
 
 
 @pytest.mark.parametrize("spec", GOOD_SPECS, ids=lambda p: p.stem)
@@ -128,7 +133,8 @@ def test_policy_matches_model(spec) -> None:  # type: ignore[no-untyped-def]
     gateway: Gateway = result.gateway
     xml = next(f.content for p, f in result.files.items() if p.endswith(".xml"))
     root = ET.fromstring(xml)
-    limits = root.findall(".//azure-openai-token-limit")
+    prefix = "azure-openai" if gateway.api.family == "azure-openai" else "llm"
+    limits = root.findall(f".//{prefix}-token-limit")
     if gateway.token_limit is None:
         assert limits == []
         return
@@ -149,7 +155,7 @@ def test_policy_matches_model(spec) -> None:  # type: ignore[no-untyped-def]
             element.get("estimate-prompt-tokens")
             == str(gateway.token_limit.estimate_prompt_tokens).lower()
         )
-    metrics = root.findall(".//azure-openai-emit-token-metric")
+    metrics = root.findall(f".//{prefix}-emit-token-metric")
     assert len(metrics) == (1 if gateway.token_metrics else 0)
 
 

@@ -101,21 +101,25 @@ def unique_names(spec: LoadedSpec) -> Iterator[Finding]:
     )
 
 
-@rule("TG102", "Each deployment name lives on one account (requests are routed by deployment name)")
-def deployment_routing(spec: LoadedSpec) -> Iterator[Finding]:
-    owner: dict[str, str] = {}
+@rule("TG102", "Accounts sharing a deployment name serve the same model (they form a pool)")
+def pooled_deployments_match(spec: LoadedSpec) -> Iterator[Finding]:
+    first: dict[str, tuple[str, str, str]] = {}
     for i, account in enumerate(spec.data["openai"]):
         for j, deployment in enumerate(account["deployments"]):
             name = deployment["name"]
-            if name in owner and owner[name] != account["name"]:
+            served = (deployment["model"], deployment["version"])
+            if name not in first:
+                first[name] = (account["name"], *served)
+                continue
+            other, model, version = first[name]
+            if (model, version) != served:
                 yield spec.finding(
-                    ("openai", i, "deployments", j, "name"),
+                    ("openai", i, "deployments", j, "model"),
                     "TG102",
-                    f"deployment '{name}' is on accounts '{owner[name]}' and '{account['name']}'; "
-                    "the gateway routes a request to the one account that has its deployment, "
-                    "so give each deployment a distinct name",
+                    f"deployment '{name}' is {served[0]} {served[1]} here but {model} {version} "
+                    f"on account '{other}'; accounts sharing a deployment name form a backend "
+                    "pool and must serve the same model and version",
                 )
-            owner.setdefault(name, account["name"])
 
 
 @rule("TG103", "A quota comes with its period, and a period with its quota")
@@ -215,6 +219,50 @@ def reserved_product_names(spec: LoadedSpec) -> Iterator[Finding]:
                 f"product '{product['name']}': ids starting with 'tokengate-' are reserved for "
                 "the tiers tokengate generates",
             )
+
+
+@rule("TG119", "Without subscription keys, callers are identified by Entra ID tokens")
+def keyless_needs_entra(spec: LoadedSpec) -> Iterator[Finding]:
+    auth = spec.data.get("auth", {})
+    if auth.get("subscriptionRequired", True):
+        return
+    if "entra" not in auth:
+        yield spec.finding(
+            ("auth", "subscriptionRequired"),
+            "TG119",
+            "with 'subscriptionRequired: false' and no 'auth.entra', anyone could call the API",
+        )
+    elif spec.data.get("tokenLimit", {}).get("counterKey", "subscription") == "subscription":
+        yield spec.finding(
+            ("auth", "subscriptionRequired"),
+            "TG119",
+            "keys are optional, so counting tokens per subscription would lump every keyless "
+            "caller together: set 'tokenLimit.counterKey' to a claim, e.g. 'claim:appid'",
+        )
+
+
+@rule("TG140", "The llm API family needs AI Services accounts that all serve the same models")
+def llm_family(spec: LoadedSpec) -> Iterator[Finding]:
+    if spec.data.get("api", {}).get("family") != "llm":
+        return
+    accounts = spec.data["openai"]
+    for i, account in enumerate(accounts):
+        if account.get("kind", "OpenAI") != "AIServices":
+            yield spec.finding(
+                ("openai", i, "name"),
+                "TG140",
+                f"account '{account['name']}' must be kind AIServices for the llm family (the "
+                "model inference endpoint lives on AI Services accounts)",
+            )
+    served = [sorted(d["name"] for d in a["deployments"]) for a in accounts]
+    if any(names != served[0] for names in served[1:]):
+        yield spec.finding(
+            ("openai",),
+            "TG140",
+            "with the llm family the model is named in the request body, so the gateway cannot "
+            "route by deployment: every account must serve the same deployments (one pool)",
+            key=True,
+        )
 
 
 def _line_col(spec: LoadedSpec, path: PathKey) -> tuple[int, int]:
@@ -378,6 +426,7 @@ def app_insights_needs_workspace(spec: LoadedSpec) -> Iterator[Finding]:
         )
 
 
+_CLAIM = re.compile(r"^[A-Za-z0-9_.:/-]{1,128}$")
 _HEADER = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
 
@@ -405,7 +454,10 @@ def _balanced(expression: str) -> bool:
     return depth == 0 and not in_string
 
 
-@rule("TG113", "The counter key is subscription, ip, header:<name> or one @(...) expression")
+@rule(
+    "TG113",
+    "The counter key is subscription, ip, header:<name>, claim:<name> (Entra ID) or one @(...)",
+)
 def counter_key_form(spec: LoadedSpec) -> Iterator[Finding]:
     key = spec.data.get("tokenLimit", {}).get("counterKey")
     if key is None or key in ("subscription", "ip"):
@@ -415,6 +467,17 @@ def counter_key_form(spec: LoadedSpec) -> Iterator[Finding]:
         if not _HEADER.match(key.removeprefix("header:")):
             yield spec.finding(
                 path, "TG113", f"'{key}' does not name a valid HTTP header after 'header:'"
+            )
+        return
+    if key.startswith("claim:"):
+        if not _CLAIM.match(key.removeprefix("claim:")):
+            yield spec.finding(path, "TG113", f"'{key}' does not name a token claim after 'claim:'")
+        elif "entra" not in spec.data.get("auth", {}):
+            yield spec.finding(
+                path,
+                "TG113",
+                f"'{key}' reads a claim of the caller's Entra ID token: configure 'auth.entra' "
+                "so the gateway validates one",
             )
         return
     text = key.strip()

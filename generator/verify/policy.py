@@ -116,8 +116,7 @@ def _document(root: etree._Element, locate: _Locator) -> Iterator[Finding]:
             yield locate.finding(
                 locate.element(section),
                 "TG211",
-                f"<{section.tag}> is not a policy section (expected "
-                f"{', '.join(catalog.SECTIONS)})",
+                f"<{section.tag}> is not a policy section (expected {', '.join(catalog.SECTIONS)})",
             )
     for expected in catalog.SECTIONS:
         count = names.count(expected)
@@ -142,7 +141,7 @@ def _document(root: etree._Element, locate: _Locator) -> Iterator[Finding]:
         if section.tag not in catalog.SECTIONS:
             continue
         children = _elements(section)
-        if not any(child.tag == "base" for child in children):
+        if not any(child.tag == "base" for child in children) and not _forwards_itself(section):
             yield locate.finding(
                 locate.element(section),
                 "TG212",
@@ -150,6 +149,14 @@ def _document(root: etree._Element, locate: _Locator) -> Iterator[Finding]:
                 "(product, all APIs) are skipped",
             )
         yield from _policies((c for c in children if c.tag != "base"), locate, section.tag)
+
+
+def _forwards_itself(section: etree._Element) -> bool:
+    """A <backend> may replace <base /> (the global forward-request) with its own forwarding,
+    e.g. a <retry> around <forward-request> for backend pools; it must then forward exactly once."""
+    if section.tag != "backend":
+        return False
+    return len(section.findall(".//forward-request")) == 1
 
 
 def _policies(
@@ -232,7 +239,7 @@ def _token_limit(element: etree._Element, locate: _Locator) -> Iterator[Finding]
             yield locate.finding(
                 locate.attribute(element, name),
                 "TG216",
-                f"{name}=\"{value}\" is neither a positive integer nor a policy expression",
+                f'{name}="{value}" is neither a positive integer nor a policy expression',
             )
     yield from _enumerated(element, "token-quota-period", catalog.QUOTA_PERIODS, locate)
     yield from _enumerated(element, "estimate-prompt-tokens", ("true", "false"), locate)
@@ -255,7 +262,7 @@ def _enumerated(
         yield locate.finding(
             locate.attribute(element, name),
             "TG216",
-            f"{name}=\"{value}\" is not one of {', '.join(allowed)}",
+            f'{name}="{value}" is not one of {", ".join(allowed)}',
         )
 
 

@@ -68,6 +68,7 @@ module apim 'modules/apim.bicep' = {
     publisherEmail: publisherEmail
     publisherName: publisherName
     appInsightsName: monitoring.outputs.appInsightsName
+    workspaceId: monitoring.outputs.workspaceId
   }
 }
 

@@ -11,6 +11,8 @@ param capacity int
 param publisherEmail string
 param publisherName string
 param appInsightsName string
+@description('Log Analytics workspace that receives the gateway and LLM logs.')
+param workspaceId string
 
 resource apim 'Microsoft.ApiManagement/service@2024-05-01' = {
   name: name
@@ -58,6 +60,27 @@ resource logger 'Microsoft.ApiManagement/service/loggers@2024-05-01' = {
   dependsOn: [
     metricsPublisher
   ]
+}
+
+// Gateway requests and LLM token usage (resource-specific tables ApiManagementGatewayLogs and
+// ApiManagementGatewayLlmLog) into the workspace.
+resource gatewayLogs 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'gateway-logs'
+  scope: apim
+  properties: {
+    workspaceId: workspaceId
+    logAnalyticsDestinationType: 'Dedicated'
+    logs: [
+      {
+        category: 'GatewayLogs'
+        enabled: true
+      }
+      {
+        category: 'GatewayLlmLogs'
+        enabled: true
+      }
+    ]
+  }
 }
 
 output name string = apim.name

@@ -57,3 +57,4 @@ resource openAIUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
 output name string = account.name
 output id string = account.id
 output endpoint string = 'https://${account.properties.customSubDomainName}.openai.azure.com/'
+output modelInferenceEndpoint string = 'https://${account.properties.customSubDomainName}.services.ai.azure.com/'
