@@ -12,7 +12,8 @@ README = (REPO / "README.md").read_text(encoding="utf-8")
 
 
 def test_rule_table_matches_the_registry() -> None:
-    rows = dict(re.findall(r"^\| (TG1\d\d) \| (.+?) \|$", README, re.M))
+    table = README.split("## Validation rules", 1)[1].split("\n## ", 1)[0]
+    rows = dict(re.findall(r"^\| (TG1\d\d) \| (.+?) \|$", table, re.M))
     assert rows == {rule.rule_id: rule.title for rule in RULES}
 
 
