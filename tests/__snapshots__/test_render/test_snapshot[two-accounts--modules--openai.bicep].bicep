@@ -19,7 +19,11 @@ resource account 'Microsoft.CognitiveServices/accounts@2025-06-01' = {
   sku: {
     name: sku
   }
+  identity: {
+    type: 'SystemAssigned'
+  }
   properties: {
+    // checkov:skip=CKV_AZURE_134: APIM (no VNet integration) reaches the account over its public endpoint; keys are disabled, so only Entra principals granted a role (APIM's identity) can call it
     customSubDomainName: toLower(name)
     disableLocalAuth: true
     publicNetworkAccess: 'Enabled'
