@@ -26,6 +26,8 @@ API_VERSIONS: dict[str, str] = {
     "Microsoft.ApiManagement/service/products/apis": "2024-05-01",
     "Microsoft.ApiManagement/service/products/policies": "2024-05-01",
     "Microsoft.Authorization/roleAssignments": "2022-04-01",
+    # Subscription-scope deployments (`deployment.scope: subscription`, `tokengate up`).
+    "Microsoft.Resources/resourceGroups": "2024-03-01",
 }
 
 #: Built-in role definition ids (the same GUID in every tenant).

@@ -239,6 +239,14 @@ class Entra:
 
 
 @dataclass(frozen=True)
+class DeploymentTarget:
+    """The spec's `deployment` block: where `tokengate deploy` puts the gateway."""
+
+    scope: str
+    resource_group: str | None
+
+
+@dataclass(frozen=True)
 class Auth:
     subscription_required: bool
     entra: Entra | None
@@ -280,6 +288,7 @@ class Gateway:
     circuit_breaker: CircuitBreaker = CircuitBreaker(1, 60, 60)
     retries: int = 0
     auth: Auth = Auth(subscription_required=True, entra=None)
+    target: DeploymentTarget = DeploymentTarget("resourceGroup", None)
 
     @property
     def pools(self) -> tuple[Route, ...]:
@@ -531,6 +540,10 @@ def build(data: dict[str, Any], source: str) -> Gateway:
             path=api.get("path", schema_default("api", "path")),
             api_version=api.get("apiVersion", schema_default("api", "apiVersion")),
             family=api.get("family", schema_default("api", "family")),
+        ),
+        target=DeploymentTarget(
+            data.get("deployment", {}).get("scope", schema_default("deployment", "scope")),
+            data.get("deployment", {}).get("resourceGroup"),
         ),
         routes=routes,
         circuit_breaker=circuit_breaker,

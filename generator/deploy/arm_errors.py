@@ -52,11 +52,12 @@ class ArmError:
 
 
 def parse(text: str) -> list[ArmError]:
-    """The errors in `text`, innermost first, wrappers last, without duplicates."""
+    """The errors in `text`, innermost first, without duplicates; the wrappers only when
+    nothing more specific is there."""
     found = list(_json_errors(text)) or list(_line_errors(text))
     unique = list(dict.fromkeys(found))
     specific = [e for e in unique if e.code not in _WRAPPERS]
-    return specific + [e for e in unique if e.code in _WRAPPERS] if specific else unique
+    return specific or unique
 
 
 def _json_errors(text: str) -> Iterator[ArmError]:

@@ -41,9 +41,16 @@ def az_bicep_version() -> Argv:
 
 def az_provider_states(subscription: str | None) -> Argv:
     query = "[].{namespace:namespace, state:registrationState}"
-    return ["az", "provider", "list", "--query", query, "--output", "json"] + _subscription(
-        subscription
-    )
+    return [
+        "az",
+        "provider",
+        "list",
+        "--query",
+        query,
+        "--output",
+        "json",
+        *_subscription(subscription),
+    ]
 
 
 def az_group_exists(target: Target) -> Argv:
@@ -137,6 +144,21 @@ def operations(target: Target) -> Argv:
     ]
 
 
+def show(target: Target) -> Argv:
+    where = ["sub"] if target.at_subscription else ["group"]
+    scope = [*where, "show"]
+    if not target.at_subscription:
+        scope += ["--resource-group", target.resource_group]
+    return [
+        "az",
+        "deployment",
+        *scope,
+        "--name",
+        target.deployment_name,
+        *_subscription(target.subscription),
+    ]
+
+
 def cancel(target: Target) -> Argv:
     scope = (
         ["sub", "cancel"]
@@ -184,7 +206,15 @@ def delete_group(resource_group: str, subscription: str | None) -> Argv:
 
 
 def deleted_apim_services(subscription: str | None) -> Argv:
-    return ["az", "apim", "deletedservice", "list", "--output", "json", *_subscription(subscription)]
+    return [
+        "az",
+        "apim",
+        "deletedservice",
+        "list",
+        "--output",
+        "json",
+        *_subscription(subscription),
+    ]
 
 
 def purge_apim(name: str, location: str, subscription: str | None) -> Argv:
@@ -234,9 +264,7 @@ def purge_cognitive(
 # --- azd ------------------------------------------------------------------------------------
 
 
-def azd_env_new(
-    project: Path, environment: str, location: str, subscription: str | None
-) -> Argv:
+def azd_env_new(project: Path, environment: str, location: str, subscription: str | None) -> Argv:
     return [
         "azd",
         "env",

@@ -18,16 +18,12 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from generator import __version__
+from generator import __version__, azure
 from generator.deploy.preflight import MIN_AZD
 from generator.deploy.target import Target, deployment_name
 from generator.errors import TokengateError
 from generator.pipeline import Compiled
 from generator.render import RenderedFile, environment, parameters
-
-#: Outside azure.API_VERSIONS on purpose: the conformance tests check every type listed there
-#: against a provider schema, and the Microsoft.Resources schema is not among the official copies.
-RESOURCE_GROUPS_API_VERSION = "2024-03-01"
 
 SUBSCRIPTION_TEMPLATE = "subscription.bicep"
 SUBSCRIPTION_PARAMETERS = "subscription.parameters.json"
@@ -38,7 +34,9 @@ AZD_INFRA = "infra"
 
 _PARAM = re.compile(r"^param (\w+) (\w+)", re.MULTILINE)
 _OUTPUT = re.compile(r"^output (\w+) (\w+) =", re.MULTILINE)
-_PARAMETERS_SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#"
+_PARAMETERS_SCHEMA = (
+    "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#"
+)
 #: azd substitutes `${NAME}` (and `$NAME`) in its parameters file.
 _AZD_VARIABLES = {
     "environmentName": "${AZURE_ENV_NAME}",
@@ -77,11 +75,12 @@ def azd_files(compiled: Compiled, resource_group: str | None) -> dict[str, Rende
     texts = {
         "azure.yaml": _template("azd/azure.yaml.j2", compiled, min_azd=".".join(map(str, MIN_AZD))),
         ".gitignore": "# azd keeps each environment's state here; it is not source.\n.azure/\n",
-        f"{AZD_INFRA}/main.bicep": entry_template(compiled, gateway_module=AZD_GATEWAY, azd=True,
-                                                  default_group=resource_group is None),
+        f"{AZD_INFRA}/main.bicep": entry_template(
+            compiled, gateway_module=AZD_GATEWAY, azd=True, default_group=resource_group is None
+        ),
         f"{AZD_INFRA}/developer-access.bicep": _template("azd/developer-access.bicep.j2", compiled),
     }
-    own: dict[str, Any] = {name: value for name, value in _AZD_VARIABLES.items()}
+    own: dict[str, Any] = dict(_AZD_VARIABLES)
     if resource_group is not None:
         own["resourceGroupName"] = resource_group
     texts[f"{AZD_INFRA}/main.parameters.json"] = parameters_file(compiled, own, command="up")
@@ -107,16 +106,18 @@ def entry_template(
     compiled: Compiled, *, gateway_module: str, azd: bool = False, default_group: bool = False
 ) -> str:
     """The subscription-scope entry: resource group, then the gateway as a module inside it."""
+    params = gateway_parameters(compiled)
     return _template(
         "azd/main.bicep.j2",
         compiled,
         azd=azd,
         default_group=default_group,
         gateway_module=gateway_module,
-        gateway_params=gateway_parameters(compiled),
+        gateway_params=params,
+        has_tags=any(name == "tags" for name, _ in params),
         gateway_outputs=gateway_outputs(compiled),
         deployment_name=deployment_name(compiled.gateway),
-        resource_groups_api_version=RESOURCE_GROUPS_API_VERSION,
+        resource_groups_api_version=azure.API_VERSIONS["Microsoft.Resources/resourceGroups"],
         command="up" if azd else "deploy",
     )
 

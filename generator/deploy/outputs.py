@@ -7,6 +7,7 @@ variable or show a placeholder for it.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -72,6 +73,10 @@ def report(
     subscription_id: str | None,
     resource_group: str | None,
 ) -> list[str]:
+    if not outputs.consumer_subscriptions:
+        # Older templates do not output them; the spec names the same APIM subscriptions.
+        names = tuple(consumer.name for consumer in gateway.consumers)
+        outputs = dataclasses.replace(outputs, consumer_subscriptions=names)
     consumers = ", ".join(outputs.consumer_subscriptions) or "(none)"
     rows = [
         ("gateway URL", outputs.gateway_url or "(not reported)"),
@@ -109,9 +114,7 @@ def next_steps(
             f"/subscriptions/{consumer}/listSecrets?api-version={version}"
         )
         fetch = ["az", "rest", "--method", "post", "--url", url]
-        lines.append(
-            f"  key=$({shell_line([*fetch, '--query', 'primaryKey', '--output', 'tsv'])})"
-        )
+        lines.append(f"  key=$({shell_line([*fetch, '--query', 'primaryKey', '--output', 'tsv'])})")
         key = "$key"
     else:
         key = f"<APIM subscription key{' of ' + consumer if consumer else ''}>"
@@ -123,6 +126,7 @@ def curl(outputs: GatewayOutputs, gateway: Gateway, key: str) -> str:
     """A request to the first model deployment; `key` is a placeholder or `$key`."""
     deployment = gateway.accounts[0].deployments[0]
     base = "/".join(part.strip("/") for part in (outputs.gateway_url, outputs.api_path) if part)
+    body: dict[str, Any]
     if "embedding" in deployment.model.lower():
         operation, body = "embeddings", {"input": "Hello"}
     else:

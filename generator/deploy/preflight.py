@@ -42,9 +42,7 @@ _RESOURCE_TYPE = re.compile(r"'(Microsoft\.[A-Za-z]+)/[A-Za-z/]+@")
 
 class PreflightFailed(TokengateError):
     def __init__(self, reason: str, hint: str) -> None:
-        super().__init__(
-            f"preflight: {reason}\n  hint: {hint}", exit_code=ExitCode.DEPLOY_FAILED
-        )
+        super().__init__(f"preflight: {reason}\n  hint: {hint}", exit_code=ExitCode.DEPLOY_FAILED)
 
 
 @dataclass(frozen=True)
@@ -130,8 +128,10 @@ def _account_from_profile(subscription: str | None) -> Account | None:
     try:
         info: Mapping[str, Any] = profile_module.Profile().get_subscription(subscription)
     except cli_error as error:
-        raise PreflightFailed(f"not signed in to Azure: {error}", _login_hint(subscription)) from None
-    except Exception:  # noqa: BLE001 - a broken profile: let `az account show` explain it
+        raise PreflightFailed(
+            f"not signed in to Azure: {error}", _login_hint(subscription)
+        ) from None
+    except Exception:  # a broken profile: let `az account show` explain it
         return None
     return _account(info, "azure-cli-core")
 
@@ -203,14 +203,18 @@ def note_providers(namespaces: Iterable[str], subscription: str | None, report: 
     except (ValueError, TypeError, KeyError):
         report(f"  note  could not read resource provider registrations: {_first_line(completed)}")
         return
+    registered = []
     for namespace in wanted:
         state = states.get(namespace.lower(), "NotRegistered")
-        if state != "Registered":
+        if state == "Registered":
+            registered.append(namespace)
+        else:
             report(
                 f"  note  {namespace} is {state}; ARM registers it on first use if your role "
                 f"may, else run `az provider register --namespace {namespace}`"
             )
-    report(f"  ok    resource providers: {', '.join(wanted)}")
+    if registered:
+        report(f"  ok    registered resource providers: {', '.join(registered)}")
 
 
 def check_resource_group(target: Target, report: Report) -> None:
@@ -220,8 +224,7 @@ def check_resource_group(target: Target, report: Report) -> None:
         reason = (
             f"resource group {target.resource_group} does not exist"
             if completed.ok
-            else f"could not check resource group {target.resource_group}: "
-            f"{_first_line(completed)}"
+            else f"could not check resource group {target.resource_group}: {_first_line(completed)}"
         )
         raise PreflightFailed(
             reason,
@@ -241,7 +244,9 @@ def check_azd(report: Report) -> tuple[int, int, int]:
         except (ValueError, KeyError, TypeError):
             version = parse_version(completed.stdout)
     if version is None:
-        raise PreflightFailed(f"could not read the azd version: {_first_line(completed)}", INSTALL_AZD)
+        raise PreflightFailed(
+            f"could not read the azd version: {_first_line(completed)}", INSTALL_AZD
+        )
     if version < MIN_AZD:
         raise PreflightFailed(
             f"azd {_dotted(version)} is older than {_dotted(MIN_AZD)}, which tokengate needs",

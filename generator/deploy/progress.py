@@ -96,9 +96,11 @@ class Progress:
         if elapsed - self._last_plain_line >= self.heartbeat_seconds:
             self._plain(f"{self.label}: still running{self._tally()}")
 
-    def finish(self, elapsed: float, outcome: str) -> None:
+    def finish(self, outcome: str, elapsed: float | None = None) -> None:
+        """The last line: how it ended and after how long (default: the last update's time)."""
         self._clear()
-        click.echo(f"{self.label}: {outcome} after {clock(elapsed)}", file=self.stream)
+        seconds = self._elapsed if elapsed is None else elapsed
+        click.echo(f"{self.label}: {outcome} after {clock(seconds)}", file=self.stream)
 
     def _plain(self, text: str) -> None:
         click.echo(f"[{clock(self._elapsed)}] {text}", file=self.stream)

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from generator.errors import TokengateError
-from generator.model import Gateway, schema_default
+from generator.model import Gateway
 from generator.pipeline import Compiled
 
 RESOURCE_GROUP_SCOPE = "resourceGroup"
@@ -26,14 +25,6 @@ _LOCATION = re.compile(r"^[a-z][a-z0-9]{1,39}$")
 _SUBSCRIPTION = re.compile(r"^[^-\x00-\x1f\x7f][^\x00-\x1f\x7f]{0,127}$")
 #: azd environment names: letters, digits, `-_.()` (azd's own rule), at most 64.
 _ENVIRONMENT = re.compile(r"^[A-Za-z0-9][-A-Za-z0-9_.()]{0,63}$")
-
-
-@dataclass(frozen=True)
-class SpecDeployment:
-    """The spec's optional `deployment` block, defaults applied."""
-
-    scope: str
-    resource_group: str | None
 
 
 @dataclass(frozen=True)
@@ -57,16 +48,6 @@ def deployment_name(gateway: Gateway) -> str:
     return f"tokengate-{gateway.name}"
 
 
-def spec_deployment(compiled: Compiled) -> SpecDeployment:
-    """Read the spec's `deployment` block (model.Gateway does not carry it)."""
-    data: Any = compiled.spec.data
-    block = data.get("deployment", {}) if isinstance(data, dict) else {}
-    return SpecDeployment(
-        scope=block.get("scope", schema_default("deployment", "scope")),
-        resource_group=block.get("resourceGroup"),
-    )
-
-
 def resolve(
     compiled: Compiled,
     *,
@@ -75,7 +56,7 @@ def resolve(
     subscription: str | None,
 ) -> Target:
     """Combine the spec's `deployment` block with the command-line options."""
-    spec = spec_deployment(compiled)
+    spec = compiled.gateway.target
     group = resource_group or spec.resource_group
     if group is None:
         raise TokengateError(
