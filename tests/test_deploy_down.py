@@ -1,0 +1,145 @@
+"""`tokengate down`: azd projects via `azd down`, plain deployments via az (delete and purge)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from fixtures.deploy.harness import SUBSCRIPTION_ID, FakeCli, fixture_text
+
+from generator.cli import main
+from generator.deploy.console import Console
+from generator.deploy.teardown import DownOptions, down
+from generator.pipeline import compile_path
+
+SUB = ["--subscription", SUBSCRIPTION_ID]
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeCli:
+    fake = FakeCli(tmp_path / "fake", monkeypatch, ("az", "azd")).healthy_az().healthy_azd()
+    fake.answer("az", "resource", "list", stdout='[{"name": "apim-lab-gateway-abc123"}]')
+    fake.answer("az", "group", "delete", stdout="")
+    fake.answer("az", "apim", "deletedservice", "list", stdout=fixture_text("deleted-apim.json"))
+    fake.answer("az", "apim", "deletedservice", "purge", stdout="")
+    fake.answer(
+        "az", "cognitiveservices", "account", "list-deleted",
+        stdout=fixture_text("deleted-accounts.json"),
+    )  # fmt: skip
+    fake.answer("az", "cognitiveservices", "account", "purge", stdout="")
+    return fake
+
+
+def test_plain_down_deletes_the_group_and_purges_only_its_soft_deleted_resources(
+    fake: FakeCli, tmp_path: Path
+) -> None:
+    code, stdout, stderr = invoke("down", "-g", "rg-lab", "--yes", "--project-dir", str(tmp_path))
+    assert code == 0, stderr
+    assert fake.calls()[2:] == [
+        ["az", "resource", "list", "--resource-group", "rg-lab", "--query",
+         "[].{name:name, type:type}", "--output", "json", *SUB],
+        ["az", "group", "delete", "--name", "rg-lab", "--yes", *SUB],
+        ["az", "apim", "deletedservice", "list", "--output", "json", *SUB],
+        ["az", "cognitiveservices", "account", "list-deleted", "--output", "json", *SUB],
+        ["az", "apim", "deletedservice", "purge", "--service-name", "apim-lab-gateway-abc123",
+         "--location", "swedencentral", *SUB],
+        ["az", "cognitiveservices", "account", "purge", "--name", "lab-gateway-primary-abc123",
+         "--resource-group", "rg-lab", "--location", "swedencentral", *SUB],
+    ]  # fmt: skip
+    assert "deleted resource group rg-lab" in stdout
+    assert "purged API Management apim-lab-gateway-abc123, Azure OpenAI account " in stdout
+    assert "other" not in stdout and "someone-elses" not in stdout
+
+
+def test_down_twice_notes_the_missing_group_and_still_purges(fake: FakeCli, tmp_path: Path) -> None:
+    gone = "ERROR: (ResourceGroupNotFound) Resource group 'rg-lab' could not be found.\n"
+    fake.answer("az", "group", "delete", stderr=gone, exit=3)
+    fake.answer("az", "apim", "deletedservice", "list", stdout="[]")
+    fake.answer("az", "cognitiveservices", "account", "list-deleted", stdout="[]")
+    code, stdout, stderr = invoke("down", "-g", "rg-lab", "--yes", "--project-dir", str(tmp_path))
+    assert code == 0, stderr
+    assert "note  resource group rg-lab was already deleted" in stderr
+    assert "nothing soft-deleted to purge" in stdout
+
+
+def test_failed_purge_exits_3(fake: FakeCli, tmp_path: Path) -> None:
+    denied = (
+        '{"error": {"code": "AuthorizationFailed", "message": "The client does not have '
+        "authorization to perform action 'Microsoft.ApiManagement/locations/deletedservices/"
+        "delete'.\"}}"
+    )
+    fake.answer("az", "apim", "deletedservice", "purge", stderr=f"ERROR: {denied}\n", exit=1)
+    code, _, stderr = invoke("down", "-g", "rg-lab", "--yes", "--project-dir", str(tmp_path))
+    assert code == 3
+    assert "purging API Management apim-lab-gateway-abc123 failed (exit code 1)" in stderr
+    assert "AuthorizationFailed: The client does not have authorization" in stderr
+    assert "hint: your identity may not do this" in stderr
+
+
+def test_azd_project_is_taken_down_by_azd(fake: FakeCli, tmp_path: Path) -> None:
+    folder = tmp_path / "azd"
+    folder.mkdir()
+    (folder / "azure.yaml").write_text("name: lab-gateway\n")
+    code, stdout, stderr = invoke("down", "--yes", "--project-dir", str(folder))
+    assert code == 0, stderr
+    assert fake.calls("azd")[-1] == [
+        "azd", "down", "--environment", "lab-gateway", "--purge", "--force",
+        "--cwd", str(folder), "--no-prompt",
+    ]  # fmt: skip
+    assert fake.calls("az") == []
+    assert "deleted and purged the resources of azd environment lab-gateway" in stdout
+
+
+def test_azd_down_failure_exits_3(fake: FakeCli, tmp_path: Path) -> None:
+    folder = tmp_path / "azd"
+    folder.mkdir()
+    (folder / "azure.yaml").write_text("name: lab-gateway\n")
+    fake.answer("azd", "down", stderr="ERROR: no deployment found for environment\n", exit=1)
+    code, _, stderr = invoke("down", "--yes", "--project-dir", str(folder))
+    assert code == 3
+    assert "azd down failed (exit code 1)\n  ERROR: no deployment found" in stderr
+
+
+def test_not_a_terminal_requires_yes(fake: FakeCli, tmp_path: Path) -> None:
+    code, _, stderr = invoke("down", "-g", "rg-lab", "--project-dir", str(tmp_path))
+    assert code == 2 and "pass --yes" in stderr
+    assert fake.records() == []
+
+
+def test_nothing_to_take_down(fake: FakeCli, tmp_path: Path) -> None:
+    code, _, stderr = invoke("down", "--yes", "--project-dir", str(tmp_path / "none"))
+    assert code == 2
+    assert "nothing to take down" in stderr and "--resource-group" in stderr
+    assert fake.records() == []
+
+
+@pytest.mark.parametrize(("answer", "deleted"), [(False, False), (True, True)])
+def test_down_asks_first_on_a_terminal(
+    fake: FakeCli, tmp_path: Path, answer: bool, deleted: bool
+) -> None:
+    questions: list[str] = []
+
+    def confirm(question: str) -> bool:
+        questions.append(question)
+        return answer
+
+    out, err = io.StringIO(), io.StringIO()
+    console = Console(
+        out=lambda line: out.write(line + "\n"),
+        err=lambda line: err.write(line + "\n"),
+        progress_stream=err,
+        interactive=False,
+        confirm=confirm,
+    )
+    down(compile_path(None), DownOptions(project=tmp_path, resource_group="rg-lab"), console)
+    assert len(questions) == 1
+    assert "Delete resource group rg-lab in subscription Contoso Dev (1 resources: " in questions[0]
+    assert any(call[1:3] == ["group", "delete"] for call in fake.calls()) is deleted
+    assert ("nothing deleted" in err.getvalue()) is not deleted
