@@ -93,11 +93,14 @@ def schema() -> None:
 @main.command()
 @handles_errors
 def rules() -> None:
-    """List the semantic rules with their ids."""
+    """List the rule ids: spec rules (TG1xx), then checks of rendered output (TG2xx)."""
     from generator.validate import RULES
+    from generator.verify.rules import RULES as OUTPUT_RULES
 
     for rule in RULES:
         click.echo(f"{rule.rule_id}  {rule.title}")
+    for output_rule in OUTPUT_RULES:
+        click.echo(f"{output_rule.rule_id}  {output_rule.title}")
 
 
 @main.command()

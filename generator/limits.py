@@ -86,9 +86,16 @@ def _normalize(path: str) -> str:
 
 
 def footprints(gateway: Gateway, files: Mapping[str, RenderedFile]) -> dict[str, Footprint]:
-    """Footprint of every Bicep file. A template's size includes the modules it calls, since
-    Bicep inlines each module's template into the caller's compiled JSON."""
-    loops = loop_lengths(gateway)
+    """Footprint of every Bicep file rendered for `gateway` (loop sizes from the model)."""
+    return footprints_for(files, loop_lengths(gateway))
+
+
+def footprints_for(
+    files: Mapping[str, RenderedFile], loops: Mapping[str, int]
+) -> dict[str, Footprint]:
+    """Footprint of every Bicep file, given how long each looped-over array is. A template's
+    size includes the modules it calls, since Bicep inlines each module's template into the
+    caller's compiled JSON."""
     own = {
         path: footprint(path, f.content, files, loops)
         for path, f in files.items()

@@ -10,12 +10,13 @@ from pathlib import Path
 
 from generator import model
 from generator.errors import SpecInvalid
-from generator.findings import Finding
+from generator.findings import Finding, has_errors
 from generator.limits import limit_findings
 from generator.load import LoadedSpec, load_file
 from generator.render import RenderedFile, render
 from generator.resources import lab_spec_path
 from generator.validate import validate
+from generator.verify import verify_files
 
 #: What findings and file headers call the built-in lab spec.
 LAB_SPEC_NAME = "lab.yaml (built-in)"
@@ -43,6 +44,9 @@ def compile_spec(spec: LoadedSpec) -> Compiled:
     over = limit_findings(spec, gateway, files)
     if over:
         raise SpecInvalid(warnings + over)
+    broken = verify_files({path: f.content for path, f in files.items()})  # before any write
+    if has_errors(broken):
+        raise SpecInvalid(warnings + broken)
     return Compiled(spec, gateway, files, warnings)
 
 

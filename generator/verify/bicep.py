@@ -60,13 +60,19 @@ class BicepFile:
     problems: tuple[tuple[int, int, str], ...]
     references: tuple[Reference, ...]
     resources: tuple[Resource, ...]
+    #: (parameter name, value node) of every module call's `params`: what loops iterate over.
+    module_arguments: tuple[tuple[str, tree_sitter.Node], ...] = ()
 
     def position(self, node: tree_sitter.Node) -> tuple[int, int]:
-        """1-based line and column (in characters, not bytes) where `node` starts."""
-        row, byte_column = node.start_point
-        line_start = self.source.rfind(b"\n", 0, node.start_byte) + 1
-        prefix = self.source[line_start : line_start + byte_column]
-        return row + 1, len(prefix.decode("utf-8", "replace")) + 1
+        return position(self.source, node)
+
+
+def position(source: bytes, node: tree_sitter.Node) -> tuple[int, int]:
+    """1-based line and column (in characters, not bytes) where `node` starts."""
+    row, byte_column = node.start_point
+    line_start = source.rfind(b"\n", 0, node.start_byte) + 1
+    prefix = source[line_start : line_start + byte_column]
+    return row + 1, len(prefix.decode("utf-8", "replace")) + 1
 
 
 @cache
@@ -97,44 +103,77 @@ def parse(path: str, text: str) -> BicepFile:
     """Parse `text` and collect what the checks need in one walk."""
     source = text.encode("utf-8")
     tree = _parser().parse(source)
-    shell = BicepFile(path, source, tree, (), (), ())
     problems: list[tuple[int, int, str]] = []
     references: list[Reference] = []
     resources: list[Resource] = []
+    module_arguments: list[tuple[str, tree_sitter.Node]] = []
     stack = [tree.root_node]
     while stack:
         node = stack.pop()
         if node.type == "ERROR" or node.is_missing:
-            line, column = shell.position(node)
+            line, column = position(source, node)
             problems.append((line, column, _describe_problem(node)))
             continue  # one finding per broken region, not one per node inside it
         if node.type == "module_declaration":
             path_node = _first_child(node, "string")
             if path_node is not None:
-                references.append(_reference(shell, "module", path_node))
+                references.append(_reference(path, source, "module", path_node))
+            module_arguments.extend(_module_arguments(node))
         elif node.type == "call_expression":
             name = node.children[0].text if node.children else None
             if name is not None and name.decode() in LOAD_FUNCTIONS:
                 argument = _first_argument(node)
                 if argument is not None:
-                    references.append(_reference(shell, name.decode(), argument))
+                    references.append(_reference(path, source, name.decode(), argument))
         elif node.type == "resource_declaration":
-            declared = _resource(shell, node)
+            declared = _resource(source, node)
             if declared is not None:
                 resources.append(declared)
         stack.extend(reversed(node.children))
-    return BicepFile(path, source, tree, tuple(problems), tuple(references), tuple(resources))
+    return BicepFile(
+        path,
+        source,
+        tree,
+        tuple(problems),
+        tuple(references),
+        tuple(resources),
+        tuple(module_arguments),
+    )
 
 
 def _describe_problem(node: tree_sitter.Node) -> str:
     if node.is_missing:
         return f"syntax error: missing '{node.type}'"
+    first, last = node.start_point[0] + 1, node.end_point[0] + 1
+    where = f"line {first}" if first == last else f"lines {first}-{last}"
     snippet = (node.text or b"").decode("utf-8", "replace").strip().split("\n", 1)[0][:60]
-    return f"syntax error: the Bicep grammar cannot parse `{snippet}`"
+    return f"syntax error: the Bicep grammar cannot parse {where}, from `{snippet}`"
 
 
 def _first_child(node: tree_sitter.Node, kind: str) -> tree_sitter.Node | None:
     return next((child for child in node.children if child.type == kind), None)
+
+
+def object_properties(node: tree_sitter.Node) -> Iterator[tuple[str, tree_sitter.Node]]:
+    """(key, value node) of each property of a Bicep object literal."""
+    for prop in node.children:
+        if prop.type != "object_property" or len(prop.children) < 3:
+            continue
+        key_node, value = prop.children[0], prop.children[-1]
+        key = string_value(key_node) if key_node.type == "string" else key_node.text
+        if isinstance(key, bytes):
+            key = key.decode("utf-8")
+        if key is not None:
+            yield key, value
+
+
+def _module_arguments(module: tree_sitter.Node) -> Iterator[tuple[str, tree_sitter.Node]]:
+    body = _body(module)
+    if body is None:
+        return
+    for key, value in object_properties(body):
+        if key == "params" and value.type == "object":
+            yield from object_properties(value)
 
 
 def _first_argument(call: tree_sitter.Node) -> tree_sitter.Node | None:
@@ -144,20 +183,20 @@ def _first_argument(call: tree_sitter.Node) -> tree_sitter.Node | None:
     return _first_child(arguments, "string")
 
 
-def _reference(shell: BicepFile, function: str, string: tree_sitter.Node) -> Reference:
-    line, column = shell.position(string)
+def _reference(path: str, source: bytes, function: str, string: tree_sitter.Node) -> Reference:
+    line, column = position(source, string)
     written = string_value(string) or ""
-    return Reference(function, written, resolve(shell.path, written), line, column)
+    return Reference(function, written, resolve(path, written), line, column)
 
 
-def _resource(shell: BicepFile, node: tree_sitter.Node) -> Resource | None:
+def _resource(source: bytes, node: tree_sitter.Node) -> Resource | None:
     symbol = _first_child(node, "identifier")
     type_node = _first_child(node, "string")
     if symbol is None or type_node is None or symbol.text is None:
         return None
     type_and_version = string_value(type_node) or ""
     resource_type, _, api_version = type_and_version.partition("@")
-    line, column = shell.position(type_node)
+    line, column = position(source, type_node)
     existing = _first_child(node, "existing") is not None
     return Resource(
         symbol.text.decode(),

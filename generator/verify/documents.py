@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft4Validator, ValidationError
+from jsonschema.exceptions import best_match
 from jsonschema.validators import validator_for
-from referencing import Registry, Resource
+from referencing import Registry
 from referencing.jsonschema import DRAFT4, DRAFT201909
 
 from generator.errors import SpecInvalid
-from generator.findings import Finding
-from generator.load import LoadedSpec, Mark, load_text
+from generator.findings import Finding, json_path
+from generator.load import LoadedSpec, load_text
 
 OFFICIAL = Path(__file__).resolve().parent / "official"
 PARAMETERS_SCHEMA = "arm-deploymentParameters.2019-04-01.schema.json"
@@ -48,17 +49,27 @@ def parameters_validator() -> Draft4Validator:
     return Draft4Validator(_official(PARAMETERS_SCHEMA), registry=registry)
 
 
-def _offline(uri: str) -> Resource[Any]:
-    """Extension schemas the azd schema links by URL: accepted unchecked, never fetched."""
-    del uri
-    return DRAFT201909.create_resource({})
+def _remote_refs(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith(("http://", "https://")):
+            yield ref.split("#", 1)[0]
+        for value in node.values():
+            yield from _remote_refs(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _remote_refs(item)
 
 
 @cache
 def azd_validator() -> Any:
+    """The azd schema. The extension schemas it links by URL are never fetched: each stands in
+    as an empty schema, so those sections are accepted unchecked (offline, deterministic)."""
     schema = _official(AZD_SCHEMA)
-    validator_class = validator_for(schema)
-    return validator_class(schema, registry=Registry(retrieve=_offline))
+    registry: Registry[Any] = Registry()
+    for uri in sorted(set(_remote_refs(schema)) - {schema["$id"]}):
+        registry = registry.with_resource(uri, DRAFT201909.create_resource({}))
+    return validator_for(schema)(schema, registry=registry)
 
 
 def json_findings(path: str, text: str, rule_id: str) -> tuple[Any, list[Finding]]:
@@ -66,7 +77,9 @@ def json_findings(path: str, text: str, rule_id: str) -> tuple[Any, list[Finding
     try:
         return json.loads(text), []
     except json.JSONDecodeError as error:
-        return None, [Finding(path, error.lineno, error.colno, rule_id, f"invalid JSON: {error.msg}")]
+        return None, [
+            Finding(path, error.lineno, error.colno, rule_id, f"invalid JSON: {error.msg}")
+        ]
 
 
 def parameters_findings(path: str, text: str) -> list[Finding]:
@@ -81,9 +94,7 @@ def azure_yaml_findings(path: str, text: str) -> list[Finding]:
     try:
         loaded = load_text(text, path)
     except SpecInvalid as invalid:
-        return [
-            Finding(path, f.line, f.column, "TG221", f.message) for f in invalid.findings
-        ]
+        return [Finding(path, f.line, f.column, "TG221", f.message) for f in invalid.findings]
     errors = list(azd_validator().iter_errors(loaded.data))
     return _placed(path, text, errors, "TG221", "the azd azure.yaml schema", loaded)
 
@@ -107,13 +118,17 @@ def _placed(
     findings = []
     for error in errors:
         where = tuple(error.absolute_path)
-        mark = loaded.mark_of(where) if where else Mark(1, 1)
-        field = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in where)
+        mark = loaded.mark_of(where)
+        field = json_path(where)
+        if error.validator in ("oneOf", "anyOf") and error.context:
+            # "{...} is not valid under any of the given schemas" says nothing; say what the
+            # closest alternative misses ("'value' is a required property").
+            error = best_match(error.context)
         message = _shorten(error.message)
         findings.append(
             Finding(path, mark.line, mark.column, rule_id, f"{field}: {message} ({schema_name})")
         )
-    return findings
+    return list(dict.fromkeys(findings))  # a schema can report one problem twice
 
 
 def _shorten(message: str) -> str:
@@ -124,12 +139,3 @@ def loaded_json_findings(path: str, text: str) -> Iterator[Finding]:
     """A file read by `loadJsonContent` must be JSON, or the Bicep build fails."""
     _, findings = json_findings(path, text, "TG222")
     yield from findings
-
-
-def json_arrays(text: str) -> list[Any] | None:
-    """The array a loaded JSON file holds (for loop sizes), or None."""
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError:
-        return None
-    return value if isinstance(value, list) else None

@@ -45,7 +45,7 @@ class _Locator:
     def element(self, element: etree._Element) -> tuple[int, int]:
         key = id(element)
         if key not in self.places:
-            line = element.sourceline or 1
+            line: int = getattr(element, "sourceline", None) or 1
             tag = str(element.tag)
             nth = self.seen.get((line, tag), 0)
             self.seen[(line, tag)] = nth + 1

@@ -37,9 +37,13 @@ RULES: tuple[VerifyRule, ...] = (
     VerifyRule("TG231", "A template has at most 256 parameters"),
     VerifyRule("TG232", "A template has at most 64 outputs"),
     VerifyRule("TG233", "A template compiles to at most 4 MB of ARM JSON (estimated)"),
-    VerifyRule("TG234", "A file read by loadTextContent has at most 131,072 characters"),
+    VerifyRule("TG234", "A file Bicep loads fits the load function's size limit"),
     VerifyRule("TG240", "A policy is valid against the official APIM policy XSDs (--schemas)"),
     VerifyRule("TG241", "A resource body is valid against its ARM provider schema (--schemas)"),
+    VerifyRule(
+        "TG242",
+        "Resource bodies use only property names the provider schema knows (with --schemas)",
+    ),
     VerifyRule("TG290", "checkov's Bicep checks pass (when checkov is installed)"),
 )
 

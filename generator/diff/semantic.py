@@ -1,0 +1,200 @@
+"""What a spec change means: the difference of two `Gateway` models, as one line per change.
+
+The comparison walks the model's dataclasses generically, so new model fields show up without
+code here: named items (accounts, deployments, consumers, products, dimensions) are matched by
+name, `Limit`s are compared field by field, everything else value by value. Labels use the
+policy's attribute names (`tokens-per-minute`), which is what reviewers see in the XML.
+A few changes carry a note on what Azure does with them (a resource replaced, a tier change).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, fields, is_dataclass
+from typing import Any
+
+from generator import azure
+from generator.model import CounterKey, Gateway, Limit
+
+#: Fields that are not part of the deployed gateway, or are derived from ones that are
+#: compared: a consumer's effective limit is its own override (compared) merged over the default
+#: or its product's limit (compared once there, not once per consumer).
+SKIPPED = frozenset({("Gateway", "source"), ("Consumer", "limit"), ("Product", "generated")})
+#: What an unset limit field means: a consumer without an override gets the default.
+UNSET = {("Consumer", "override"): "default"}
+#: Beyond this many items added or removed at once, the names are summarized.
+MAX_LISTED = 10
+
+#: What each named collection calls one of its items (others: the field name less its "s").
+ITEM_NOUNS = {
+    "accounts": "account",
+    "deployments": "deployment",
+    "consumers": "consumer",
+    "products": "product",
+    "dimensions": "dimension",
+}
+SECTION_NOUNS = {
+    "apim": "APIM",
+    "api": "API",
+    "token_limit": "token limit",
+    "token_metrics": "token metrics",
+}
+LABELS = {
+    "tokens_per_minute": "tokens-per-minute",
+    "quota": "token-quota",
+    "quota_period": "token-quota-period",
+    "estimate_prompt_tokens": "estimate-prompt-tokens",
+    "counter_key": "counter-key",
+}
+
+REMOVED_NOTE = "an incremental deployment (the default) leaves it in Azure until deleted there"
+MOVE_NOTE = (
+    "Azure does not move an existing resource to another region: the deployment fails for "
+    "resources that already exist"
+)
+NOTES = {
+    ("Gateway", "name"): (
+        "every resource name derives from it: a second gateway is created next to the first, "
+        "which stays until deleted"
+    ),
+    ("Gateway", "location"): MOVE_NOTE,
+    ("Account", "location"): MOVE_NOTE,
+}
+#: Tier changes API Management makes in place (Learn, "Upgrade and scale an API Management
+#: instance"): within the classic tiers, and between Basic v2 and Standard v2.
+IN_PLACE_TIER_GROUPS = (
+    frozenset({"Developer", "Basic", "Standard", "Premium"}),
+    frozenset({"BasicV2", "StandardV2"}),
+)
+
+
+@dataclass(frozen=True)
+class Change:
+    subject: str
+    text: str
+    note: str = ""
+
+    @property
+    def summary(self) -> str:
+        """`consumer team-c added`, `consumer team-a: tokens-per-minute 5000 → 8000`."""
+        separator = " " if self.text.endswith(("added", "removed")) else ": "
+        return f"{self.subject}{separator}{self.text}" if self.subject else self.text
+
+    def line(self) -> str:
+        return f"{self.summary} ({self.note})" if self.note else self.summary
+
+
+def model_changes(old: Gateway, new: Gateway) -> list[Change]:
+    """Every difference between the two models, in the model's field order."""
+    return list(_compare(old, new, ""))
+
+
+def _label(name: str) -> str:
+    return LABELS.get(name, name.replace("_", "-"))
+
+
+def _join(subject: str, part: str) -> str:
+    return f"{subject} {part}".strip()
+
+
+def _compare(old: Any, new: Any, subject: str, unset: str = "none") -> Iterator[Change]:
+    owner = type(new).__name__
+    for field in fields(new):
+        if (owner, field.name) in SKIPPED:
+            continue
+        before, after = getattr(old, field.name), getattr(new, field.name)
+        if before == after:
+            continue
+        if _named(before) or _named(after):
+            noun = ITEM_NOUNS.get(field.name, _label(field.name).removesuffix("s"))
+            yield from _named_items(before, after, _join(subject, noun))
+        elif isinstance(before, Limit | None) and isinstance(after, Limit | None):
+            word = UNSET.get((owner, field.name), "none")
+            yield from _compare(before or Limit(), after or Limit(), subject, word)
+        elif _is_model(before) and _is_model(after):
+            section = _join(subject, SECTION_NOUNS.get(field.name, _label(field.name)))
+            yield from _compare(before, after, section)
+        elif _is_model(before) or _is_model(after):
+            section = _join(subject, SECTION_NOUNS.get(field.name, _label(field.name)))
+            yield Change(section, "added" if before is None else "removed")
+        elif field.name == "tags":
+            yield from _tags(dict(before), dict(after), subject)
+        else:
+            text = f"{_label(field.name)} {_show(before, unset)} → {_show(after, unset)}"
+            yield Change(subject, text, _note(owner, field.name, before, after))
+
+
+def _named(value: Any) -> bool:
+    """A tuple of model items that have names (accounts, consumers, ...)."""
+    return (
+        isinstance(value, tuple)
+        and bool(value)
+        and all(is_dataclass(item) and hasattr(item, "name") for item in value)
+    )
+
+
+def _is_model(value: Any) -> bool:
+    return is_dataclass(value) and not isinstance(value, type | CounterKey)
+
+
+def _named_items(before: tuple[Any, ...], after: tuple[Any, ...], noun: str) -> Iterator[Change]:
+    old = {item.name: item for item in before}
+    new = {item.name: item for item in after}
+    added = [name for name in new if name not in old]
+    removed = [name for name in old if name not in new]
+    yield from _listed(noun, added, "added", "")
+    for name, item in new.items():
+        if name in old and old[name] != item:
+            yield from _compare(old[name], item, f"{noun} {name}")
+    yield from _listed(noun, removed, "removed", REMOVED_NOTE if _deployed(noun) else "")
+
+
+def _listed(noun: str, names: list[str], what: str, note: str) -> Iterator[Change]:
+    if len(names) <= MAX_LISTED:
+        for name in names:
+            yield Change(f"{noun} {name}", what, note)
+        return
+    shown = ", ".join(names[:MAX_LISTED])
+    more = len(names) - MAX_LISTED
+    yield Change(f"{noun}s", f"{len(names):,} {what}: {shown} and {more:,} more", note)
+
+
+def _deployed(noun: str) -> bool:
+    """Removed items that are Azure resources (a dimension is only a line in a policy)."""
+    return noun.split()[-1] in ("account", "deployment", "consumer", "product")
+
+
+def _tags(before: dict[str, str], after: dict[str, str], subject: str) -> Iterator[Change]:
+    for key in sorted(before.keys() | after.keys()):
+        if before.get(key) != after.get(key):
+            text = f"{_show(before.get(key))} → {_show(after.get(key))}"
+            yield Change(_join(subject, f"tag {key}"), text)
+
+
+def _show(value: Any, unset: str = "none") -> str:
+    if value is None:
+        return unset
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, CounterKey):
+        return value.kind if not value.argument else f"{value.kind}:{value.argument}"
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_show(item) for item in value) + "]"
+    return str(value)
+
+
+def _note(owner: str, field: str, before: Any, after: Any) -> str:
+    if (owner, field) == ("Apim", "sku"):
+        return tier_change_note(str(before), str(after))
+    return NOTES.get((owner, field), "")
+
+
+def tier_change_note(before: str, after: str) -> str:
+    if "Consumption" in (before, after):
+        return (
+            "API Management cannot change to or from Consumption in place: the service is replaced"
+        )
+    if any(before in group and after in group for group in IN_PLACE_TIER_GROUPS):
+        return "API Management changes tier in place, which takes 15 to 45 minutes"
+    family = "v2" if after in azure.V2_SKUS else "classic"
+    return f"no documented in-place change to this {family} tier: plan to replace the service"
