@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from functools import cache
@@ -10,6 +11,9 @@ from pathlib import Path
 import pytest
 import tree_sitter
 import tree_sitter_bicep
+from jsonschema import Draft4Validator
+from referencing import Registry
+from referencing.jsonschema import DRAFT4
 
 from generator.pipeline import Compiled, compile_path
 from generator.render import RenderedFile
@@ -21,6 +25,22 @@ BAD_SPECS = sorted((FIXTURES / "specs" / "bad").glob("*.yaml"))
 
 #: Where the official schemas live: `../shared/validation` next to the repo, unless overridden.
 VALIDATION_ENV = "TOKENGATE_VALIDATION_DIR"
+
+
+@cache
+def parameters_validator() -> Draft4Validator:
+    """The official ARM deploymentParameters schema (draft-04), its `$ref`s resolved locally."""
+    folder = validation_dir()
+    schema = json.loads((folder / "arm-deploymentParameters.2019-04-01.schema.json").read_text())
+    definitions = json.loads(
+        (folder / "arm-deploymentTemplate.2019-04-01.definitions.json").read_text()
+    )
+    registry: Registry = Registry()
+    for document in (schema, definitions):
+        registry = registry.with_resource(
+            document["id"].rstrip("#"), DRAFT4.create_resource(document)
+        )
+    return Draft4Validator(schema, registry=registry)
 
 
 def validation_dir() -> Path:

@@ -13,10 +13,16 @@ import pytest
 import yaml
 from click.testing import CliRunner
 from fixtures.deploy.harness import SUBSCRIPTION_ID, FakeCli, fixture_text
-from jsonschema import Draft4Validator, Draft201909Validator
-from referencing import Registry
-from referencing.jsonschema import DRAFT4
-from support import FIXTURES, GOOD_SPECS, compiled, parse_bicep, syntax_problems, validation_dir
+from jsonschema import Draft201909Validator
+from support import (
+    FIXTURES,
+    GOOD_SPECS,
+    compiled,
+    parameters_validator,
+    parse_bicep,
+    syntax_problems,
+    validation_dir,
+)
 
 from generator.cli import main
 from generator.deploy import layout
@@ -35,21 +41,6 @@ def invoke(*args: str) -> tuple[int, str, str]:
 def azd_validator() -> Draft201909Validator:
     schema = json.loads((validation_dir() / "azd-azure.yaml.v1.0.schema.json").read_text())
     return Draft201909Validator(schema)
-
-
-@cache
-def parameters_validator() -> Draft4Validator:
-    folder = validation_dir()
-    schema = json.loads((folder / "arm-deploymentParameters.2019-04-01.schema.json").read_text())
-    definitions = json.loads(
-        (folder / "arm-deploymentTemplate.2019-04-01.definitions.json").read_text()
-    )
-    registry: Registry = Registry()
-    for document in (schema, definitions):
-        registry = registry.with_resource(
-            document["id"].rstrip("#"), DRAFT4.create_resource(document)
-        )
-    return Draft4Validator(schema, registry=registry)
 
 
 def project(spec: Path) -> dict[str, str]:

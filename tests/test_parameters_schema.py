@@ -4,28 +4,9 @@ deploymentParameters schema (draft-04), with its `$ref`s resolved from local cop
 from __future__ import annotations
 
 import json
-from functools import cache
 
 import pytest
-from jsonschema import Draft4Validator
-from referencing import Registry
-from referencing.jsonschema import DRAFT4
-from support import GOOD_SPECS, compiled, validation_dir
-
-
-@cache
-def parameters_validator() -> Draft4Validator:
-    folder = validation_dir()
-    schema = json.loads((folder / "arm-deploymentParameters.2019-04-01.schema.json").read_text())
-    definitions = json.loads(
-        (folder / "arm-deploymentTemplate.2019-04-01.definitions.json").read_text()
-    )
-    registry: Registry = Registry()
-    for document in (schema, definitions):
-        registry = registry.with_resource(
-            document["id"].rstrip("#"), DRAFT4.create_resource(document)
-        )
-    return Draft4Validator(schema, registry=registry)
+from support import GOOD_SPECS, compiled, parameters_validator
 
 
 @pytest.mark.parametrize("spec", GOOD_SPECS, ids=lambda p: p.stem)
