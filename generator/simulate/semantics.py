@@ -7,12 +7,12 @@ every report.
 
 Sources (Microsoft Learn):
 
-- TOKEN_LIMIT: the `azure-openai-token-limit` policy reference.
-- LLM_TOKEN_LIMIT: the `llm-token-limit` reference ("Considerations for token counts and
+- LEARN_AOAI_LIMIT: the `azure-openai-token-limit` policy reference.
+- LEARN_LLM_LIMIT: the `llm-token-limit` reference ("Considerations for token counts and
   estimation"), the same policy family with the fuller text.
-- THROTTLING: "Advanced request throttling with Azure API Management" (rate-limit algorithms per
-  tier; counters per gateway).
-- EMIT_METRIC: the `azure-openai-emit-token-metric` policy reference.
+- LEARN_THROTTLING: "Advanced request throttling with Azure API Management" (rate-limit
+  algorithms per tier; counters per gateway).
+- LEARN_EMIT_METRIC: the `azure-openai-emit-token-metric` policy reference.
 """
 
 from __future__ import annotations
@@ -22,28 +22,30 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-TOKEN_LIMIT = "https://learn.microsoft.com/azure/api-management/azure-openai-token-limit-policy"
-LLM_TOKEN_LIMIT = "https://learn.microsoft.com/azure/api-management/llm-token-limit-policy"
-THROTTLING = (
+LEARN_AOAI_LIMIT = (
+    "https://learn.microsoft.com/azure/api-management/azure-openai-token-limit-policy"
+)
+LEARN_LLM_LIMIT = "https://learn.microsoft.com/azure/api-management/llm-token-limit-policy"
+LEARN_THROTTLING = (
     "https://learn.microsoft.com/azure/api-management/api-management-sample-flexible-throttling"
 )
-EMIT_METRIC = (
+LEARN_EMIT_METRIC = (
     "https://learn.microsoft.com/azure/api-management/azure-openai-emit-token-metric-policy"
 )
 
 #: `tokens-per-minute` is "the maximum number of tokens consumed by prompt and completion per
-#: minute" (TOKEN_LIMIT).
+#: minute" (LEARN_AOAI_LIMIT).
 MINUTE_MS = 60_000
 
 #: Outcomes, as stored per request by the engine.
 ALLOWED, RATE_LIMITED, QUOTA_EXCEEDED = 0, 1, 2
 #: "When a specified token rate limit is exceeded, the caller receives a 429 Too Many Requests
 #: response status code. When a specified quota is exceeded, the caller receives a 403 Forbidden
-#: response status code." (TOKEN_LIMIT)
+#: response status code." (LEARN_AOAI_LIMIT)
 HTTP_STATUS = {ALLOWED: 200, RATE_LIMITED: 429, QUOTA_EXCEEDED: 403}
 
 #: The metrics the emit-token-metric policy sends: "Total Tokens, Prompt Tokens, and Completion
-#: Tokens" (EMIT_METRIC).
+#: Tokens" (LEARN_EMIT_METRIC).
 METRIC_NAMES = ("Total Tokens", "Prompt Tokens", "Completion Tokens")
 
 QuotaPeriod = Literal["Hourly", "Daily", "Weekly", "Monthly", "Yearly"]
@@ -65,28 +67,31 @@ RULES = (
     Rule(
         "One counter per counter-key value, used by every policy instance with that key "
         "(tokengate prefixes each key with its scope, so scopes never share one)",
-        TOKEN_LIMIT,
+        LEARN_AOAI_LIMIT,
     ),
-    Rule("Over tokens-per-minute: 429 with a Retry-After header, in seconds", TOKEN_LIMIT),
+    Rule("Over tokens-per-minute: 429 with a Retry-After header, in seconds", LEARN_AOAI_LIMIT),
     Rule(
         "Over the quota: 403; a quota period starts at the UTC time truncated to the hour, "
         "day, week, month or year",
-        TOKEN_LIMIT,
+        LEARN_AOAI_LIMIT,
     ),
     Rule(
         "estimate-prompt-tokens=true: prompt tokens are counted when the request arrives; "
         "false: prompt and completion tokens are counted from the response, so requests in "
         "flight can take the counter past the limit, after which requests are refused until "
         "it frees up",
-        LLM_TOKEN_LIMIT,
+        LEARN_LLM_LIMIT,
     ),
     Rule(
         "Streamed requests always have their prompt tokens estimated, whatever "
         "estimate-prompt-tokens says; their completion tokens are estimated too",
-        LLM_TOKEN_LIMIT,
+        LEARN_LLM_LIMIT,
     ),
-    Rule("Counters are kept per gateway; this simulation models one gateway", THROTTLING),
-    Rule("Token metrics: Total Tokens, Prompt Tokens, Completion Tokens per dimension", EMIT_METRIC),
+    Rule("Counters are kept per gateway; this simulation models one gateway", LEARN_THROTTLING),
+    Rule(
+        "Token metrics: Total Tokens, Prompt Tokens, Completion Tokens per dimension",
+        LEARN_EMIT_METRIC,
+    ),
 )
 
 
@@ -96,6 +101,7 @@ class Assumption:
 
     name: str
     value: str
+    #: The command-line option that changes it; "" when none does.
     option: str
     why: str
 
@@ -105,14 +111,14 @@ class Assumptions:
     """Everything the documentation does not settle; defaults are the conservative readings."""
 
     #: How "per minute" is counted. Classic tiers use a sliding window and v2 tiers a token
-    #: bucket (THROTTLING), whose size and refill the documentation does not give. A sliding
+    #: bucket (LEARN_THROTTLING), whose size and refill the documentation does not give. A sliding
     #: 60-second window never lets more than the limit through in any 60 seconds, so it throttles
     #: at least as much as a bucket of the same rate; `fixed` counts per UTC calendar minute.
     minute_window: MinuteWindow = "sliding"
     #: With prompt tokens counted on arrival, is a request refused when its prompt would not fit
     #: in what is left (`strict`), or only once the limit is used up (`lenient`)? The
     #: documentation says estimation avoids backend calls "if the limit is already exceeded"
-    #: (TOKEN_LIMIT) but not which comparison it makes.
+    #: (LEARN_AOAI_LIMIT) but not which comparison it makes.
     admission: Admission = "strict"
     #: First day of a `Weekly` quota period: the documentation says "truncated to the unit" only.
     week_start: WeekStart = "monday"
@@ -120,7 +126,9 @@ class Assumptions:
     #: which throttles the most.
     latency_ms: int = 0
 
-    def listed(self, *, durations_known: bool, gateway_tier: str) -> list[Assumption]:
+    def listed(
+        self, *, without_duration: int, requests: int, gateway_tier: str
+    ) -> list[Assumption]:
         """The assumptions, in the words the report prints."""
         items = [
             Assumption(
@@ -128,10 +136,11 @@ class Assumptions:
                 self.minute_window,
                 "--minute-window sliding|fixed",
                 (
-                    "the documentation does not say how a minute is counted for token limits "
-                    f"(classic tiers: sliding window, v2 tiers like {gateway_tier}: a token bucket "
-                    "of undocumented size); sliding never lets more than the limit through in any "
-                    "60 s, so it throttles at least as often"
+                    "the token-limit documentation does not say how a minute is counted; API "
+                    "Management rate limiting uses a sliding window in classic tiers and a token "
+                    f"bucket of undocumented size in v2 tiers like {gateway_tier}; sliding never "
+                    "lets more than the limit through in any 60 s, so it throttles at least as "
+                    "often"
                     if self.minute_window == "sliding"
                     else "counts per UTC calendar minute: a burst across a minute boundary can "
                     "pass twice the limit; less conservative than sliding"
@@ -160,25 +169,37 @@ class Assumptions:
             Assumption(
                 "gateways",
                 "1",
-                "(none)",
+                "",
                 "counters are per gateway (regional and workspace gateways count separately); "
                 "the simulation counts as one gateway",
             ),
             Assumption(
                 "estimates",
                 "exact",
-                "(none)",
+                "",
                 "estimated prompt and streamed completion tokens are taken to equal the counts "
                 "in the workload",
             ),
+            Assumption(
+                "metrics of refused requests",
+                "none",
+                "",
+                "the token limit comes before emit-token-metric in the generated policy and a "
+                "refusal ends the request, so refused requests are taken to send no token metrics",
+            ),
         ]
-        if not durations_known:
+        if without_duration:
+            which = (
+                "the workload has no response times"
+                if without_duration == requests
+                else f"{without_duration:,} of {requests:,} requests come without a response time"
+            )
             items.append(
                 Assumption(
                     "response time",
                     f"{self.latency_ms} ms",
                     "--latency-ms N",
-                    "the workload has no response times; "
+                    f"{which}; "
                     + (
                         "0 counts tokens from the response at once, which throttles the most"
                         if self.latency_ms == 0
@@ -190,7 +211,7 @@ class Assumptions:
 
 
 def prompt_counted_on_arrival(estimate_prompt_tokens: bool, stream: bool) -> bool:
-    """Prompt tokens are estimated, and counted, when the request arrives (LLM_TOKEN_LIMIT):
+    """Prompt tokens are estimated, and counted, when the request arrives (LEARN_LLM_LIMIT):
     with estimate-prompt-tokens=true, and for every streamed request regardless."""
     return estimate_prompt_tokens or stream
 
@@ -199,8 +220,9 @@ def tokens_needed(prompt_on_arrival: bool, prompt: int, admission: Admission) ->
     """Tokens that must be left under a limit for a request to be admitted.
 
     Without estimation the policy only knows whether the limit is used up: "all succeeding
-    requests will be blocked by the policy until the token limit frees up again" (TOKEN_LIMIT), so
-    one token must be left. With estimation, `strict` also wants room for the prompt.
+    requests will be blocked by the policy until the token limit frees up again"
+    (LEARN_AOAI_LIMIT), so one token must be left. With estimation, `strict` also wants room for
+    the prompt.
     """
     if prompt_on_arrival and admission == "strict":
         return max(prompt, 1)
@@ -212,7 +234,7 @@ def admits(used: int, limit: int, needed: int) -> bool:
 
 
 def retry_after_seconds(wait_ms: int) -> int:
-    """The Retry-After value: whole seconds, rounded up, at least 1 (TOKEN_LIMIT: "the
+    """The Retry-After value: whole seconds, rounded up, at least 1 (LEARN_AOAI_LIMIT: "the
     recommended retry interval in seconds")."""
     return max(1, math.ceil(wait_ms / 1000))
 
@@ -227,7 +249,7 @@ _WEEKDAY_OFFSET = {"monday": 3, "sunday": 4}
 def period_bounds(period: str, t_ms: int, week_start: WeekStart = "monday") -> tuple[int, int]:
     """The quota period holding `t_ms` as [start, end) in ms: "the start time of a quota period
     is calculated using the UTC timestamp truncated to the unit (hour, day, etc.) used for the
-    period" (TOKEN_LIMIT)."""
+    period" (LEARN_AOAI_LIMIT)."""
     if period == "Hourly":
         start = t_ms - t_ms % _HOUR_MS
         return start, start + _HOUR_MS

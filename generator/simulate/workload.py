@@ -23,6 +23,7 @@ DEPLOYMENT = "deployment"
 #: The value of a counter key tokengate cannot evaluate (a policy expression it does not read).
 COUNTER_KEY = "counter_key"
 HEADER_PREFIX = "header:"
+CLAIM_PREFIX = "claim:"
 DIMENSION_PREFIX = "dimension:"
 
 
@@ -31,14 +32,21 @@ def header_field(name: str) -> str:
     return HEADER_PREFIX + name.lower()
 
 
+def claim_field(name: str) -> str:
+    """The field holding a claim of the caller's validated Entra ID token."""
+    return CLAIM_PREFIX + name
+
+
 def dimension_field(name: str) -> str:
     return DIMENSION_PREFIX + name
 
 
 @dataclass
 class Workload:
-    """Requests in arrival order. `durations` is None when the source has no response times."""
+    """Requests in arrival order. `durations` (ms) is None when the source has no response
+    times; a negative entry marks one row without."""
 
+    #: Short name for messages and headers (a file name, `synthetic workload (seed 1)`).
     source: str
     times: array[int] = field(default_factory=lambda: array("q"))
     prompt: array[int] = field(default_factory=lambda: array("q"))
@@ -47,9 +55,18 @@ class Workload:
     durations: array[int] | None = None
     #: Text attributes by field name (consumer, client_ip, header:<name>, ...), one per request.
     text: dict[str, list[str]] = field(default_factory=dict)
+    #: How it was made, for the report (the synthetic profile, the trace's vocabulary).
+    description: str = ""
 
     def __len__(self) -> int:
         return len(self.times)
+
+    @property
+    def without_duration(self) -> int:
+        """Requests whose response time the source does not give."""
+        if self.durations is None:
+            return len(self)
+        return sum(1 for d in self.durations if d < 0)
 
     @property
     def span_ms(self) -> int:

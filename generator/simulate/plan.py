@@ -1,0 +1,325 @@
+"""What the generated policies do to a request, read from the Gateway model.
+
+The policies give every request at most one token-limit element (a budget): a product's limit
+for a consumer subscribed to a product, a consumer's own branch of the API policy, or the API
+default. Counter keys are the exact expressions `render` writes into those elements
+(`expressions.api_counter_key` / `product_counter_key`), evaluated per request, so the scope
+prefixes match APIM's counters. `resolve` turns a workload into the engine's integer columns.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from itertools import repeat
+from typing import Literal
+
+from generator import expressions
+from generator.errors import TokengateError
+from generator.model import Gateway, Limit
+from generator.simulate import evaluate
+from generator.simulate.evaluate import Expression, Field, Text
+from generator.simulate.workload import (
+    CONSUMER,
+    COUNTER_KEY,
+    DEPLOYMENT,
+    Workload,
+    dimension_field,
+)
+
+#: A dimension value the workload does not carry (APIM fills it from data a trace lacks).
+NOT_IN_WORKLOAD = "(not in workload)"
+#: Fields the plan derives from the consumer or the deployment rather than reading them.
+PRODUCT = "@product"
+BACKEND = "@backend"
+#: Built-in dimensions tokengate can fill in from the workload or the model.
+_BUILTIN_FROM_FIELD = {"Subscription ID": CONSUMER, "Product ID": PRODUCT, "Backend ID": BACKEND}
+_SOURCE_OF_DERIVED = {PRODUCT: CONSUMER, BACKEND: DEPLOYMENT}
+
+
+@dataclass(frozen=True)
+class Budget:
+    """One token-limit element of the generated policies."""
+
+    kind: Literal["default", "consumer", "product"]
+    #: The consumer or product name; "" for the default.
+    name: str
+    limit: Limit
+    #: The counter-key attribute exactly as rendered, and its evaluable form.
+    counter_key_text: str
+    counter_key: Expression
+
+    @property
+    def label(self) -> str:
+        return "default" if self.kind == "default" else f"{self.kind} {self.name}"
+
+
+@dataclass(frozen=True)
+class Dimension:
+    name: str
+    value: Expression
+
+
+@dataclass(frozen=True)
+class Needs:
+    """Workload fields a simulation of this gateway reads: required ones with the reason."""
+
+    required: Mapping[str, str]
+    optional: frozenset[str]
+    #: The spec's consumer names; empty when the spec declares none (any subscription goes).
+    consumers: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Plan:
+    gateway: Gateway
+    budgets: tuple[Budget, ...]
+    #: Consumer name → index into `budgets`; None = no token limit applies.
+    budget_of_consumer: Mapping[str, int | None]
+    #: Budget of a request whose subscription is not a spec consumer (specs without consumers).
+    outside_budget: int | None
+    dimensions: tuple[Dimension, ...]
+
+    @property
+    def estimate_prompt_tokens(self) -> bool:
+        limit = self.gateway.token_limit
+        return limit.estimate_prompt_tokens if limit else True
+
+    def needs(self) -> Needs:
+        required: dict[str, str] = {}
+        if self.gateway.consumers:
+            required[CONSUMER] = "it names the consumer (APIM subscription) of each request"
+        for budget in self.budgets:
+            for part in budget.counter_key.fields:
+                why = f"the counter key {budget.counter_key_text} reads it"
+                if part.source:
+                    why = f"tokengate cannot evaluate `{part.source}` in the counter key"
+                required.setdefault(part.name, why)
+        optional = {f.name for d in self.dimensions for f in d.value.fields}
+        optional |= {DEPLOYMENT}
+        optional -= {PRODUCT, BACKEND}
+        return Needs(
+            required, frozenset(optional - required.keys()), frozenset(self.budget_of_consumer)
+        )
+
+    def resolve(self, workload: Workload) -> Resolved:
+        return _Resolver(self, workload).run()
+
+
+def build(gateway: Gateway) -> Plan:
+    """The budgets and dimensions of `gateway`, mirroring its API and product policies."""
+    budgets: list[Budget] = []
+    by_consumer: dict[str, int | None] = {}
+    token_limit = gateway.token_limit
+    if token_limit is None:
+        return Plan(
+            gateway,
+            (),
+            dict.fromkeys((c.name for c in gateway.consumers), None),
+            None,
+            _dimensions(gateway),
+        )
+
+    def add(
+        kind: Literal["default", "consumer", "product"], name: str, limit: Limit, key_text: str
+    ) -> int:
+        budgets.append(
+            Budget(kind, name, limit, key_text, evaluate.compile_value(key_text, COUNTER_KEY))
+        )
+        return len(budgets) - 1
+
+    default = None
+    if token_limit.default is not None:
+        default = add(
+            "default", "", token_limit.default, expressions.api_counter_key(gateway, None)
+        )
+    product_budget: dict[str, int | None] = {}
+    for product in gateway.products:
+        product_budget[product.name] = (
+            add(
+                "product",
+                product.name,
+                product.limit,
+                expressions.product_counter_key(gateway, product),
+            )
+            if product.limit is not None
+            else None
+        )
+    branches = {c.name for c in gateway.branch_consumers}
+    for consumer in gateway.consumers:
+        if consumer.product is not None:
+            by_consumer[consumer.name] = product_budget.get(consumer.product)
+        elif consumer.name in branches and consumer.limit is not None:
+            by_consumer[consumer.name] = add(
+                "consumer",
+                consumer.name,
+                consumer.limit,
+                expressions.api_counter_key(gateway, consumer),
+            )
+        else:
+            by_consumer[consumer.name] = default
+    return Plan(gateway, tuple(budgets), by_consumer, default, _dimensions(gateway))
+
+
+def _dimensions(gateway: Gateway) -> tuple[Dimension, ...]:
+    metrics = gateway.token_metrics
+    if metrics is None:
+        return ()
+    found = []
+    for dimension in metrics.dimensions:
+        fallback = dimension_field(dimension.name)
+        if dimension.value is not None:
+            value = evaluate.compile_value(dimension.value, fallback)
+            parts = tuple(
+                Field(p.name, NOT_IN_WORKLOAD, p.source)
+                if isinstance(p, Field) and p.name == fallback
+                else p
+                for p in value.parts
+            )
+            value = Expression(parts)
+        elif dimension.name == "API ID":
+            value = Expression((Text(gateway.api.name),))
+        elif dimension.name in _BUILTIN_FROM_FIELD:
+            value = Expression((Field(_BUILTIN_FROM_FIELD[dimension.name]),))
+        else:
+            value = Expression((Field(fallback, NOT_IN_WORKLOAD),))
+        found.append(Dimension(dimension.name, value))
+    return tuple(found)
+
+
+@dataclass
+class Resolved:
+    """The workload as the engine reads it: budget, counter and dimension combination per row."""
+
+    #: Per request: index into `budgets` (-1: no limit applies), counter id, dimension combo id.
+    budget_of: array[int]
+    counter_of: array[int]
+    combo_of: array[int]
+    #: Per counter: its key value as APIM computes it ("" for requests under no limit), the
+    #: budget it was first used by (-1: none), and the consumers counted on it, sorted.
+    counter_keys: list[str]
+    counter_budget: list[int]
+    counter_consumers: list[tuple[str, ...]]
+    #: Per combo: one value per plan dimension.
+    combos: list[tuple[str, ...]]
+
+
+class _Resolver:
+    """Evaluates counter keys and dimension values once per distinct input, not once per row:
+    each row is reduced to the tuple of column values the expressions read (a C-level `zip`),
+    and only new tuples are evaluated."""
+
+    def __init__(self, plan: Plan, workload: Workload) -> None:
+        self.plan = plan
+        self.workload = workload
+        self.n = len(workload)
+
+    def columns(self, names: Iterable[str], missing: str) -> tuple[list[str], list[Iterable[str]]]:
+        """The workload columns behind `names` (derived fields read consumer or deployment);
+        a column the workload lacks reads as `missing` on every row."""
+        sources = sorted({_SOURCE_OF_DERIVED.get(name, name) for name in names})
+        text = self.workload.text
+        return sources, [text.get(name, repeat(missing, self.n)) for name in sources]
+
+    def values(self, sources: list[str], raw: tuple[str, ...]) -> Callable[[str], str]:
+        """Field lookup for one distinct input, with the derived fields computed."""
+        found = dict(zip(sources, raw, strict=True))
+
+        def value_of(name: str) -> str:
+            if name == PRODUCT:
+                return self.products.get(found[CONSUMER], "")
+            if name == BACKEND:
+                routes = self.backends
+                if len(set(routes.values())) == 1:
+                    return next(iter(routes.values()))
+                if DEPLOYMENT not in self.workload.text:
+                    return NOT_IN_WORKLOAD
+                return routes.get(found[DEPLOYMENT], NOT_IN_WORKLOAD)
+            return found.get(name, "")
+
+        return value_of
+
+    @cached_property
+    def products(self) -> dict[str, str]:
+        return {c.name: c.product or "" for c in self.plan.gateway.consumers}
+
+    @cached_property
+    def backends(self) -> dict[str, str]:
+        """Deployment → the backend (or pool) its route sends requests to."""
+        gateway = self.plan.gateway
+        if gateway.routes:
+            return {name: r.backend_id for r in gateway.routes for name in r.deployments}
+        return {d.name: a.backend_id for a in gateway.accounts for d in a.deployments}
+
+    def run(self) -> Resolved:
+        plan = self.plan
+        budget_of = array("l", [-1]) * self.n
+        counter_of = array("l", [0]) * self.n
+        names = {CONSUMER} | {f.name for b in plan.budgets for f in b.counter_key.fields}
+        sources, columns = self.columns(names, "")
+        at_consumer = sources.index(CONSUMER)
+        seen: dict[tuple[str, ...], tuple[int, int]] = {}
+        counter_ids: dict[tuple[bool, str], int] = {}
+        keys: list[str] = []
+        counter_budget: list[int] = []
+        consumers_of: list[set[str]] = []
+        for i, raw in enumerate(zip(*columns, strict=True)):
+            known = seen.get(raw)
+            if known is None:
+                consumer = raw[at_consumer]
+                budget = self.budget_for(consumer)
+                key = ""
+                if budget >= 0:
+                    key = plan.budgets[budget].counter_key.evaluate(self.values(sources, raw))
+                # One counter per key value, whichever scope computed it (APIM's rule); requests
+                # under no limit are grouped per consumer.
+                signature = (budget >= 0, key if budget >= 0 else consumer)
+                counter = counter_ids.get(signature)
+                if counter is None:
+                    counter = counter_ids[signature] = len(keys)
+                    keys.append(key)
+                    counter_budget.append(budget)
+                    consumers_of.append(set())
+                consumers_of[counter].add(consumer)
+                known = seen[raw] = (budget, counter)
+            budget_of[i], counter_of[i] = known
+        combo_of, combos = self.combos()
+        consumers = [tuple(sorted(names)) for names in consumers_of]
+        return Resolved(budget_of, counter_of, combo_of, keys, counter_budget, consumers, combos)
+
+    def budget_for(self, consumer: str) -> int:
+        plan = self.plan
+        if consumer in plan.budget_of_consumer:
+            budget = plan.budget_of_consumer[consumer]
+        elif plan.gateway.consumers:
+            raise TokengateError(
+                f"{self.workload.source}: consumer {consumer!r} is not in the spec"
+            )
+        else:
+            budget = plan.outside_budget
+        return -1 if budget is None else budget
+
+    def combos(self) -> tuple[array[int], list[tuple[str, ...]]]:
+        dimensions = self.plan.dimensions
+        combo_of = array("l", [0]) * self.n
+        if not dimensions:
+            return combo_of, [()]
+        names = (f.name for d in dimensions for f in d.value.fields)
+        sources, columns = self.columns(names, NOT_IN_WORKLOAD)
+        seen: dict[tuple[str, ...], int] = {}
+        ids: dict[tuple[str, ...], int] = {}
+        combos: list[tuple[str, ...]] = []
+        for i, raw in enumerate(zip(*columns, repeat("", self.n), strict=True)):
+            number = seen.get(raw)
+            if number is None:
+                value_of = self.values(sources, raw[:-1])
+                combo = tuple(d.value.evaluate(value_of) for d in dimensions)
+                number = ids.get(combo)
+                if number is None:
+                    number = ids[combo] = len(combos)
+                    combos.append(combo)
+                seen[raw] = number
+            combo_of[i] = number
+        return combo_of, combos

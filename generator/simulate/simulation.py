@@ -1,0 +1,70 @@
+"""One simulation: a gateway's plan and a workload, resolved and replayed under assumptions.
+
+The result is what the report, the chart and the suggestions read; `suggest` replays the same
+resolved workload with other limits through `routing`.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from generator.simulate import engine
+from generator.simulate.engine import Result, Routing, Slot
+from generator.simulate.plan import Plan, Resolved
+from generator.simulate.semantics import Assumptions
+from generator.simulate.workload import Workload
+
+
+@dataclass
+class Simulation:
+    plan: Plan
+    workload: Workload
+    resolved: Resolved
+    assumptions: Assumptions
+    result: Result
+
+    @property
+    def counters(self) -> int:
+        return len(self.resolved.counter_keys)
+
+
+def budget_slots(plan: Plan) -> list[Slot]:
+    """One slot per budget, then an unlimited slot for requests no token limit applies to."""
+    slots = [
+        Slot(b.limit.tokens_per_minute, b.limit.quota, b.limit.quota_period) for b in plan.budgets
+    ]
+    return [*slots, Slot()]
+
+
+def routing(
+    resolved: Resolved,
+    slots: Sequence[Slot],
+    slot_of: Sequence[int] | None = None,
+    *,
+    with_combos: bool = True,
+) -> Routing:
+    """The engine's routing; by default each request's slot is its budget (or the last slot)."""
+    if slot_of is None:
+        unlimited = len(slots) - 1
+        slot_of = array("l", (b if b >= 0 else unlimited for b in resolved.budget_of))
+    return Routing(
+        slot_of,
+        resolved.counter_of,
+        slots,
+        len(resolved.counter_keys),
+        resolved.combo_of if with_combos else None,
+        len(resolved.combos) if with_combos else 0,
+    )
+
+
+def simulate(plan: Plan, workload: Workload, assumptions: Assumptions) -> Simulation:
+    resolved = plan.resolve(workload)
+    result = engine.replay(
+        workload,
+        routing(resolved, budget_slots(plan)),
+        estimate_prompt_tokens=plan.estimate_prompt_tokens,
+        assumptions=assumptions,
+    )
+    return Simulation(plan, workload, resolved, assumptions, result)
