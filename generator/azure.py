@@ -28,6 +28,10 @@ API_VERSIONS: dict[str, str] = {
     "Microsoft.Authorization/roleAssignments": "2022-04-01",
     # Subscription-scope deployments (`deployment.scope: subscription`, `tokengate up`).
     "Microsoft.Resources/resourceGroups": "2024-03-01",
+    # Insights: the usage workbook, log alerts on the gateway logs, the email action group.
+    "Microsoft.Insights/workbooks": "2023-06-01",
+    "Microsoft.Insights/scheduledQueryRules": "2023-12-01",
+    "Microsoft.Insights/actionGroups": "2023-01-01",
 }
 
 #: Built-in role definition ids (the same GUID in every tenant).
