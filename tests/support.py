@@ -22,6 +22,8 @@ REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "tests" / "fixtures"
 GOOD_SPECS = sorted((FIXTURES / "specs" / "good").glob("*.yaml"))
 BAD_SPECS = sorted((FIXTURES / "specs" / "bad").glob("*.yaml"))
+#: Valid specs that draw warnings: exit 0, the warnings on stderr.
+WARN_SPECS = sorted((FIXTURES / "specs" / "warn").glob("*.yaml"))
 
 #: Where the official schemas live: `../shared/validation` next to the repo, unless overridden.
 VALIDATION_ENV = "TOKENGATE_VALIDATION_DIR"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from support import BAD_SPECS, GOOD_SPECS, REPO
+from support import BAD_SPECS, GOOD_SPECS, REPO, WARN_SPECS
 
 from generator.cli import main
 
@@ -59,3 +59,11 @@ def test_bad_spec_does_not_render(spec: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["render", str(spec), "--out", str(out)])
     assert result.exit_code == 2
     assert not out.exists(), "a failed render must not create the output folder"
+
+
+@pytest.mark.parametrize("spec", WARN_SPECS, ids=lambda p: p.stem)
+def test_warnings_do_not_fail(spec: Path, file_snapshot) -> None:  # type: ignore[no-untyped-def]
+    result = CliRunner().invoke(main, ["validate", str(spec.relative_to(REPO))])
+    assert result.exit_code == 0
+    assert " warning: " in result.stderr and "0 error(s)" in result.stderr
+    assert f"exit code: {result.exit_code}\n{result.stderr}" == file_snapshot("txt")

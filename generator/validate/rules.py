@@ -401,10 +401,12 @@ def metrics_need_app_insights(spec: LoadedSpec) -> Iterator[Finding]:
         )
 
 
-@rule("TG118", "Workbook and alerts read Application Insights and Log Analytics")
+@rule("TG118", "Workbook and alerts read Application Insights and Log Analytics, and do something")
 def insights_need_monitoring(spec: LoadedSpec) -> Iterator[Finding]:
-    monitoring = spec.data.get("monitoring", {})
-    if "insights" in spec.data and monitoring.get("appInsights", True) is False:
+    data = spec.data
+    if "insights" not in data:
+        return
+    if data.get("monitoring", {}).get("appInsights", True) is False:
         yield spec.finding(
             ("insights",),
             "TG118",
@@ -412,6 +414,28 @@ def insights_need_monitoring(spec: LoadedSpec) -> Iterator[Finding]:
             "turn monitoring on or remove 'insights'",
             key=True,
         )
+        return
+    insights = data["insights"]
+    alerts = insights.get("alerts", {})
+    if insights.get("workbook", True) is False and not alerts:
+        yield _warning(
+            spec,
+            ("insights",),
+            "TG118",
+            "'insights' turns the workbook off and sets no alerts, so it deploys nothing",
+        )
+    if "quotaPercent" in alerts and not any("quota" in block for _, block in _limit_blocks(data)):
+        yield _warning(
+            spec,
+            ("insights", "alerts", "quotaPercent"),
+            "TG118",
+            "no token limit sets a quota, so the quota alert has nothing to watch",
+        )
+
+
+def _warning(spec: LoadedSpec, path: PathKey, rule_id: str, message: str) -> Finding:
+    line, column = _line_col(spec, path)
+    return Finding(spec.file, line, column, rule_id, message, severity=Severity.WARNING)
 
 
 @rule("TG112", "Application Insights is workspace-based, so it needs Log Analytics")
