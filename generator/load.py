@@ -166,9 +166,8 @@ def load_text(text: str, file: str) -> LoadedSpec:
     return LoadedSpec(file, data, builder.value_marks, builder.key_marks)
 
 
-def load_file(path: Path, display_name: str | None = None) -> LoadedSpec:
-    """Read and parse a spec file; `display_name` is what findings call it."""
-    name = display_name or str(path)
+def read_spec_text(path: Path, name: str) -> str:
+    """A spec file's text, with a clear error when it is missing, unreadable or not UTF-8."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -176,9 +175,14 @@ def load_file(path: Path, display_name: str | None = None) -> LoadedSpec:
     except OSError as exc:
         raise TokengateError(f"{name}: cannot read: {exc.strerror}") from None
     try:
-        text = raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise SpecInvalid(
             [Finding(name, 1, 1, "TG001", f"not UTF-8 text (byte {exc.start})")]
         ) from None
-    return load_text(text, name)
+
+
+def load_file(path: Path, display_name: str | None = None) -> LoadedSpec:
+    """Read and parse a spec file; `display_name` is what findings call it."""
+    name = display_name or str(path)
+    return load_text(read_spec_text(path, name), name)

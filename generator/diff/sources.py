@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generator.errors import TokengateError
+from generator.load import read_spec_text
 
 GIT_PREFIX = "git:"
 #: `git show` of one file is instant; a hung git (credential prompt, lock) must not hang CI.
@@ -35,17 +36,7 @@ def read_source(argument: str) -> SpecSource:
         if not ref or not separator or not path:
             raise TokengateError(f"{argument}: expected git:REF:path, e.g. git:main:tokengate.yaml")
         return SpecSource(argument, path, git_show(ref, path))
-    file = Path(argument)
-    try:
-        raw = file.read_bytes()
-    except FileNotFoundError:
-        raise TokengateError(f"{argument}: no such file") from None
-    except OSError as error:
-        raise TokengateError(f"{argument}: cannot read: {error.strerror}") from None
-    try:
-        return SpecSource(argument, argument, raw.decode("utf-8-sig"))
-    except UnicodeDecodeError as error:
-        raise TokengateError(f"{argument}: not UTF-8 text (byte {error.start})") from None
+    return SpecSource(argument, argument, read_spec_text(Path(argument), argument))
 
 
 def git_show(ref: str, path: str) -> str:
