@@ -17,8 +17,8 @@ import jinja2
 
 from generator import __version__, azure, batching, expressions
 from generator.model import Gateway, Product
+from generator.naming import apim_name_prefix, subdomain_prefix
 from generator.resources import resource_dir
-from generator.validate.rules import apim_name_prefix, subdomain_prefix
 
 
 @dataclass(frozen=True)

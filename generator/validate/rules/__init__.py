@@ -1,0 +1,13 @@
+"""Semantic rules: what the schema cannot say, one module per area, each rule with an id.
+
+Importing the area modules registers their rules; `RULES` lists them by id.
+"""
+
+from __future__ import annotations
+
+from generator.validate.rules import budgets, monitoring, names, traffic
+from generator.validate.rules.registry import RULES, Rule, semantic_findings
+
+RULES.sort(key=lambda r: r.rule_id)
+
+__all__ = ["RULES", "Rule", "budgets", "monitoring", "names", "semantic_findings", "traffic"]

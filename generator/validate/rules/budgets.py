@@ -1,0 +1,174 @@
+"""Token budgets: well-formed limits, products and who gets which budget, capacities."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from generator import azure
+from generator.findings import Finding, Severity
+from generator.load import LoadedSpec
+from generator.validate.rules.registry import limit_blocks, line_col, rule
+
+
+@rule("TG103", "A quota comes with its period, and a period with its quota")
+def quota_needs_period(spec: LoadedSpec) -> Iterator[Finding]:
+    for path, block in limit_blocks(spec.data):
+        if "quota" in block and "quotaPeriod" not in block:
+            yield spec.finding(
+                (*path, "quota"),
+                "TG103",
+                "'quota' needs a 'quotaPeriod' (Hourly, Daily, Weekly, Monthly, "
+                "Yearly) in the same block",
+                key=True,
+            )
+        if "quotaPeriod" in block and "quota" not in block:
+            yield spec.finding(
+                (*path, "quotaPeriod"),
+                "TG103",
+                "'quotaPeriod' is set but 'quota' is missing",
+                key=True,
+            )
+
+
+@rule("TG104", "A token limit sets tokensPerMinute or quota; every consumer ends up limited")
+def limit_not_empty(spec: LoadedSpec) -> Iterator[Finding]:
+    data = spec.data
+    default = data.get("tokenLimit")
+    if default is not None and "tokensPerMinute" not in default and "quota" not in default:
+        yield spec.finding(
+            ("tokenLimit",),
+            "TG104",
+            "'tokenLimit' sets neither 'tokensPerMinute' nor 'quota'",
+            key=True,
+        )
+    for i, product in enumerate(data.get("products", [])):
+        if "tokensPerMinute" not in product and "quota" not in product:
+            yield Finding(
+                spec.file,
+                *line_col(spec, ("products", i)),
+                "TG104",
+                f"product '{product['name']}' sets no token limit, so its consumers are unlimited",
+                severity=Severity.WARNING,
+            )
+    if default is None:
+        for i, consumer in enumerate(data.get("consumers", [])):
+            if "product" in consumer:
+                continue
+            if "tokensPerMinute" not in consumer and "quota" not in consumer:
+                limited = [
+                    c for c in data["consumers"] if {"tokensPerMinute", "quota", "product"} & set(c)
+                ]
+                if limited:
+                    yield Finding(
+                        spec.file,
+                        *line_col(spec, ("consumers", i)),
+                        "TG104",
+                        f"consumer '{consumer['name']}' has no token limit: add one or a "
+                        "default 'tokenLimit'",
+                        severity=Severity.WARNING,
+                    )
+
+
+@rule("TG106", "Token limits are not available on the Consumption tier")
+def no_token_limit_on_consumption(spec: LoadedSpec) -> Iterator[Finding]:
+    sku = spec.data["apim"].get("sku")
+    if sku not in azure.NO_TOKEN_LIMIT_SKUS:
+        return
+    overrides = any(
+        k in c for c in spec.data.get("consumers", []) for k in ("tokensPerMinute", "quota")
+    )
+    if "tokenLimit" in spec.data or overrides:
+        yield spec.finding(
+            ("apim", "sku"),
+            "TG106",
+            f"the token-limit policy is not available on the {sku} tier; "
+            "choose BasicV2, StandardV2 or a classic tier",
+        )
+
+
+@rule("TG109", "Capacities are within the SKU's bounds (model deployments and APIM units)")
+def capacity_bounds(spec: LoadedSpec) -> Iterator[Finding]:
+    for i, account in enumerate(spec.data["openai"]):
+        for j, deployment in enumerate(account["deployments"]):
+            sku = deployment.get("sku", "GlobalStandard")
+            low, high = azure.DEPLOYMENT_CAPACITY[sku]
+            capacity = deployment["capacity"]
+            if not low <= capacity <= high:
+                unit = "PTU" if "Provisioned" in sku else "thousand tokens per minute"
+                yield spec.finding(
+                    ("openai", i, "deployments", j, "capacity"),
+                    "TG109",
+                    f"capacity {capacity} is outside {low}..{high} ({unit}) for the {sku} SKU",
+                )
+    apim = spec.data["apim"]
+    sku = apim.get("sku", "BasicV2")
+    capacity = apim.get("capacity", 1)
+    if capacity > azure.MAX_SKU_CAPACITY[sku]:
+        yield spec.finding(
+            ("apim", "capacity"),
+            "TG109",
+            f"the {sku} tier allows at most {azure.MAX_SKU_CAPACITY[sku]} unit(s), got {capacity}",
+        )
+
+
+@rule("TG114", "Consumers' tokens per minute fit the model deployments' capacity")
+def tpm_within_capacity(spec: LoadedSpec) -> Iterator[Finding]:
+    data = spec.data
+    standard_tpm = sum(
+        d["capacity"] * 1000
+        for a in data["openai"]
+        for d in a["deployments"]
+        if "Provisioned" not in d.get("sku", "GlobalStandard")
+    )
+    default = data.get("tokenLimit", {}).get("tokensPerMinute")
+    consumers = data.get("consumers", [])
+    product_tpm = {p["name"]: p.get("tokensPerMinute", 0) for p in data.get("products", [])}
+    total = sum(
+        product_tpm.get(c["product"], 0)
+        if "product" in c
+        else c.get("tokensPerMinute", default or 0)
+        for c in consumers
+    )
+    has_provisioned = any(
+        "Provisioned" in d.get("sku", "GlobalStandard")
+        for a in data["openai"]
+        for d in a["deployments"]
+    )
+    if consumers and not has_provisioned and total > standard_tpm:
+        yield Finding(
+            spec.file,
+            *line_col(spec, ("consumers",)),
+            "TG114",
+            f"consumers may use {total:,} tokens per minute in all, more than the "
+            f"{standard_tpm:,} the model deployments provide; expect 429s from the "
+            "backend",
+            severity=Severity.WARNING,
+        )
+
+
+@rule("TG115", "A consumer's product is one of the spec's products")
+def product_references(spec: LoadedSpec) -> Iterator[Finding]:
+    products = {p["name"] for p in spec.data.get("products", [])}
+    for i, consumer in enumerate(spec.data.get("consumers", [])):
+        if "product" in consumer and consumer["product"] not in products:
+            known = ", ".join(sorted(products)) or "none defined"
+            yield spec.finding(
+                ("consumers", i, "product"),
+                "TG115",
+                f"consumer '{consumer['name']}' names product '{consumer['product']}', which is "
+                f"not in 'products' ({known})",
+            )
+
+
+@rule("TG116", "A consumer in a product takes the product's limits, not its own")
+def product_consumer_without_limits(spec: LoadedSpec) -> Iterator[Finding]:
+    for i, consumer in enumerate(spec.data.get("consumers", [])):
+        own = [k for k in ("tokensPerMinute", "quota", "quotaPeriod") if k in consumer]
+        if "product" in consumer and own:
+            yield spec.finding(
+                ("consumers", i, own[0]),
+                "TG116",
+                f"consumer '{consumer['name']}' is in product '{consumer['product']}', whose "
+                f"limits it gets; remove {', '.join(own)} or take it out of the product",
+                key=True,
+            )

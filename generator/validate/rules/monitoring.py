@@ -1,0 +1,94 @@
+"""Monitoring: metric dimensions, Application Insights, Log Analytics, workbook and alerts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from generator import azure
+from generator.findings import Finding
+from generator.load import LoadedSpec
+from generator.validate.rules.registry import limit_blocks, rule, warning
+
+
+@rule("TG105", f"At most {azure.MAX_DIMENSIONS} metric dimensions")
+def dimension_count(spec: LoadedSpec) -> Iterator[Finding]:
+    dims = spec.data.get("tokenMetrics", {}).get("dimensions", [])
+    if len(dims) > azure.MAX_DIMENSIONS:
+        yield spec.finding(
+            ("tokenMetrics", "dimensions", azure.MAX_DIMENSIONS),
+            "TG105",
+            f"{len(dims)} dimensions; the emit-token-metric policy takes at most "
+            f"{azure.MAX_DIMENSIONS}",
+        )
+
+
+@rule("TG110", "A custom dimension has a value (only built-in dimensions may omit it)")
+def dimension_values(spec: LoadedSpec) -> Iterator[Finding]:
+    known = azure.BUILTIN_DIMENSIONS | set(azure.KNOWN_DIMENSION_VALUES)
+    for i, dim in enumerate(spec.data.get("tokenMetrics", {}).get("dimensions", [])):
+        name = dim if isinstance(dim, str) else dim["name"]
+        has_value = isinstance(dim, dict) and ("value" in dim or "header" in dim)
+        if not has_value and name not in known:
+            builtins = ", ".join(sorted(known))
+            yield spec.finding(
+                ("tokenMetrics", "dimensions", i),
+                "TG110",
+                f"dimension '{name}' is not built in, so it needs a 'value' or "
+                f"'header' (built in: {builtins})",
+            )
+
+
+@rule("TG111", "Token metrics need Application Insights")
+def metrics_need_app_insights(spec: LoadedSpec) -> Iterator[Finding]:
+    monitoring = spec.data.get("monitoring", {})
+    if "tokenMetrics" in spec.data and monitoring.get("appInsights", True) is False:
+        yield spec.finding(
+            ("monitoring", "appInsights"),
+            "TG111",
+            "'tokenMetrics' sends metrics to Application Insights; "
+            "set 'monitoring.appInsights: true' or remove 'tokenMetrics'",
+        )
+
+
+@rule("TG112", "Application Insights is workspace-based, so it needs Log Analytics")
+def app_insights_needs_workspace(spec: LoadedSpec) -> Iterator[Finding]:
+    monitoring = spec.data.get("monitoring", {})
+    if monitoring.get("appInsights", True) and monitoring.get("logAnalytics", True) is False:
+        yield spec.finding(
+            ("monitoring", "logAnalytics"),
+            "TG112",
+            "classic Application Insights is retired; workspace-based "
+            "Application Insights needs 'logAnalytics: true'",
+        )
+
+
+@rule("TG118", "Workbook and alerts read Application Insights and Log Analytics, and do something")
+def insights_need_monitoring(spec: LoadedSpec) -> Iterator[Finding]:
+    data = spec.data
+    if "insights" not in data:
+        return
+    if data.get("monitoring", {}).get("appInsights", True) is False:
+        yield spec.finding(
+            ("insights",),
+            "TG118",
+            "'insights' (workbook, alerts) reads Application Insights and Log Analytics; "
+            "turn monitoring on or remove 'insights'",
+            key=True,
+        )
+        return
+    insights = data["insights"]
+    alerts = insights.get("alerts", {})
+    if insights.get("workbook", True) is False and not alerts:
+        yield warning(
+            spec,
+            ("insights",),
+            "TG118",
+            "'insights' turns the workbook off and sets no alerts, so it deploys nothing",
+        )
+    if "quotaPercent" in alerts and not any("quota" in block for _, block in limit_blocks(data)):
+        yield warning(
+            spec,
+            ("insights", "alerts", "quotaPercent"),
+            "TG118",
+            "no token limit sets a quota, so the quota alert has nothing to watch",
+        )
