@@ -90,3 +90,16 @@ def test_dimensions() -> None:
     assert model.dimension("Client IP").value == "@(context.Request.IpAddress)"
     header = model.dimension({"name": "User ID", "header": "x-user"})
     assert header.value == '@(context.Request.Headers.GetValueOrDefault("x-user", ""))'
+
+
+def test_defaults_fill_settings_blocks_but_not_optional_features() -> None:
+    """Absent api/monitoring get their defaults; absent tokenLimit/tokenMetrics/insights mean
+    "off" and stay absent. The input is not modified."""
+    filled = model.with_defaults(MINIMAL)
+    assert filled["api"]["path"] == "openai"
+    assert filled["monitoring"] == {"appInsights": True, "logAnalytics": True, "retentionDays": 30}
+    assert filled["loadBalancing"]["circuitBreaker"]["failures"] == 1
+    assert filled["openai"][0]["deployments"][0]["sku"] == "GlobalStandard"
+    for feature in ("tokenLimit", "tokenMetrics", "insights", "products", "consumers"):
+        assert feature not in filled
+    assert "api" not in MINIMAL

@@ -1,0 +1,281 @@
+"""The gateway model: frozen dataclasses, everything downstream reads (render, simulate, diff).
+
+`build.py` makes one from validated spec data; nothing here knows the YAML.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from generator import azure
+from generator.expressions import claim_value, csharp_string, header_value
+
+
+@dataclass(frozen=True)
+class Deployment:
+    name: str
+    model: str
+    version: str
+    sku: str
+    capacity: int
+
+
+@dataclass(frozen=True)
+class Account:
+    name: str
+    location: str
+    kind: str
+    sku: str
+    deployments: tuple[Deployment, ...]
+    priority: int = 1
+    weight: int = 1
+
+    @property
+    def backend_id(self) -> str:
+        return f"openai-{self.name}"
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A token budget: tokens per minute and/or a quota per period."""
+
+    tokens_per_minute: int | None = None
+    quota: int | None = None
+    quota_period: str | None = None
+
+    def merged_over(self, default: Limit | None) -> Limit:
+        """This override on top of `default`, field by field."""
+        if default is None:
+            return self
+        if self.quota is not None or self.quota_period is not None:
+            quota, period = self.quota, self.quota_period
+        else:
+            quota, period = default.quota, default.quota_period
+        tpm = self.tokens_per_minute
+        if tpm is None:
+            tpm = default.tokens_per_minute
+        return Limit(tpm, quota, period)
+
+    @property
+    def is_empty(self) -> bool:
+        return self.tokens_per_minute is None and self.quota is None
+
+
+@dataclass(frozen=True)
+class CounterKey:
+    """What the counter is keyed on: `subscription`, `ip`, `header`, `claim` or `expression`."""
+
+    kind: str
+    argument: str = ""
+
+    @classmethod
+    def parse(cls, text: str) -> CounterKey:
+        if text in ("subscription", "ip"):
+            return cls(text)
+        if text.startswith("header:"):
+            return cls("header", text.removeprefix("header:"))
+        if text.startswith("claim:"):
+            return cls("claim", text.removeprefix("claim:"))
+        return cls("expression", text)
+
+    def csharp(self) -> str:
+        """The C# expression (no `@(...)`) that yields the key value."""
+        if self.kind == "subscription":
+            return "context.Subscription.Id"
+        if self.kind == "ip":
+            return "context.Request.IpAddress"
+        if self.kind == "header":
+            return header_value(self.argument)
+        if self.kind == "claim":
+            return claim_value(self.argument)
+        return f"({self.argument.strip()[2:-1]})"
+
+    def scoped(self, scope: str, *, per_subscription: bool = False) -> str:
+        """A policy expression whose value starts with `scope:`, so scopes never share a counter.
+
+        `per_subscription` adds the subscription id (product scope: one counter per subscriber).
+        """
+        parts = [csharp_string(scope + ":")]
+        if per_subscription and self.kind != "subscription":
+            parts += ["context.Subscription.Id", csharp_string(":")]
+        parts.append(self.csharp())
+        return f"@({' + '.join(parts)})"
+
+
+@dataclass(frozen=True)
+class TokenLimit:
+    default: Limit | None
+    counter_key: CounterKey
+    estimate_prompt_tokens: bool
+
+
+@dataclass(frozen=True)
+class Dimension:
+    name: str
+    #: A policy expression or literal; None for built-in dimensions APIM fills in.
+    value: str | None
+
+
+@dataclass(frozen=True)
+class TokenMetrics:
+    namespace: str
+    dimensions: tuple[Dimension, ...]
+
+
+@dataclass(frozen=True)
+class Product:
+    """A consumer tier: an APIM product whose token limit applies at product scope."""
+
+    name: str
+    display_name: str
+    description: str
+    limit: Limit | None
+    approval_required: bool
+    subscriptions_limit: int | None
+    #: Made by tokengate to group consumers with the same budget (see MAX_CONSUMER_BRANCHES).
+    generated: bool = False
+
+
+@dataclass(frozen=True)
+class Consumer:
+    name: str
+    display_name: str
+    #: The consumer's own override, None when it uses the default.
+    override: Limit | None
+    #: What the consumer actually gets (override merged over the default); None = unlimited.
+    limit: Limit | None
+    #: The product (tier) the consumer subscribes to; None = subscribed to the API itself.
+    product: str | None = None
+
+
+@dataclass(frozen=True)
+class Apim:
+    sku: str
+    capacity: int
+    publisher_email: str
+    publisher_name: str
+
+
+@dataclass(frozen=True)
+class Api:
+    name: str
+    display_name: str
+    path: str
+    api_version: str
+    #: `azure-openai` (deployment in the URL) or `llm` (Azure AI model inference, model in body).
+    family: str = "azure-openai"
+
+    @property
+    def spec_url(self) -> str:
+        return azure.inference_spec_url(self.api_version)
+
+
+@dataclass(frozen=True)
+class LlmMessages:
+    requests: bool
+    responses: bool
+    max_size_in_bytes: int
+
+
+@dataclass(frozen=True)
+class Monitoring:
+    app_insights: bool
+    log_analytics: bool
+    retention_days: int
+    #: Prompt/completion logging; None = token counts only (the private default).
+    llm_messages: LlmMessages | None = None
+
+
+@dataclass(frozen=True)
+class CircuitBreaker:
+    failures: int
+    interval_seconds: int
+    trip_seconds: int
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where requests for some deployments go: one account's backend, or a pool of accounts."""
+
+    backend_id: str
+    accounts: tuple[Account, ...]
+    deployments: tuple[str, ...]
+
+    @property
+    def is_pool(self) -> bool:
+        return len(self.accounts) > 1
+
+
+@dataclass(frozen=True)
+class Entra:
+    tenant_id: str
+    client_application_ids: tuple[str, ...]
+    audiences: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DeploymentTarget:
+    """The spec's `deployment` block: where `tokengate deploy` puts the gateway."""
+
+    scope: str
+    resource_group: str | None
+
+
+@dataclass(frozen=True)
+class Auth:
+    subscription_required: bool
+    entra: Entra | None
+
+
+@dataclass(frozen=True)
+class Alerts:
+    quota_percent: int | None
+    throttled_percent: float | None
+    emails: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Insights:
+    """Workbook and alerts; only when Application Insights and Log Analytics are on."""
+
+    workbook: bool
+    alerts: Alerts | None
+
+
+@dataclass(frozen=True)
+class Gateway:
+    """The whole gateway. `source` is the spec's display name, written into file headers."""
+
+    source: str
+    name: str
+    location: str
+    tags: tuple[tuple[str, str], ...]
+    apim: Apim
+    accounts: tuple[Account, ...]
+    api: Api
+    token_limit: TokenLimit | None
+    token_metrics: TokenMetrics | None
+    consumers: tuple[Consumer, ...]
+    monitoring: Monitoring
+    products: tuple[Product, ...] = ()
+    insights: Insights | None = None
+    routes: tuple[Route, ...] = ()
+    circuit_breaker: CircuitBreaker = CircuitBreaker(1, 60, 60)
+    retries: int = 0
+    auth: Auth = Auth(subscription_required=True, entra=None)
+    target: DeploymentTarget = DeploymentTarget("resourceGroup", None)
+
+    @property
+    def pools(self) -> tuple[Route, ...]:
+        return tuple(r for r in self.routes if r.is_pool)
+
+    @property
+    def branch_consumers(self) -> tuple[Consumer, ...]:
+        """Consumers whose own budget is a branch of the API policy (not in a product)."""
+        return tuple(c for c in self.consumers if c.override is not None and c.product is None)
+
+    def subscription_scope(self, consumer: Consumer) -> str:
+        """What the consumer's APIM subscription is scoped to."""
+        if consumer.product:
+            return f"/products/{consumer.product}"
+        return f"/apis/{self.api.name}"
