@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from generator.errors import SpecInvalid
 from generator.findings import Finding, has_errors
 from generator.load import LoadedSpec
+from generator.model.defaults import with_defaults
 from generator.validate.rules import RULES, Rule, semantic_findings
 from generator.validate.schema import schema_findings
 
@@ -15,7 +18,9 @@ def findings_for(spec: LoadedSpec) -> list[Finding]:
     """Every finding for the spec, sorted by position."""
     findings = schema_findings(spec)
     if not findings:
-        findings = semantic_findings(spec)
+        # Rules see the schema defaults filled in, so no rule repeats a default; positions of
+        # filled-in values fall back to their parent's.
+        findings = semantic_findings(replace(spec, data=with_defaults(spec.data)))
     return sorted(spec.warnings + findings, key=lambda f: (f.line, f.column, f.rule_id, f.message))
 
 

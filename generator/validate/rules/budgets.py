@@ -90,7 +90,7 @@ def no_token_limit_on_consumption(spec: LoadedSpec) -> Iterator[Finding]:
 def capacity_bounds(spec: LoadedSpec) -> Iterator[Finding]:
     for i, account in enumerate(spec.data["openai"]):
         for j, deployment in enumerate(account["deployments"]):
-            sku = deployment.get("sku", "GlobalStandard")
+            sku = deployment["sku"]
             low, high = azure.DEPLOYMENT_CAPACITY[sku]
             capacity = deployment["capacity"]
             if not low <= capacity <= high:
@@ -101,8 +101,8 @@ def capacity_bounds(spec: LoadedSpec) -> Iterator[Finding]:
                     f"capacity {capacity} is outside {low}..{high} ({unit}) for the {sku} SKU",
                 )
     apim = spec.data["apim"]
-    sku = apim.get("sku", "BasicV2")
-    capacity = apim.get("capacity", 1)
+    sku = apim["sku"]
+    capacity = apim["capacity"]
     if capacity > azure.MAX_SKU_CAPACITY[sku]:
         yield spec.finding(
             ("apim", "capacity"),
@@ -118,7 +118,7 @@ def tpm_within_capacity(spec: LoadedSpec) -> Iterator[Finding]:
         d["capacity"] * 1000
         for a in data["openai"]
         for d in a["deployments"]
-        if "Provisioned" not in d.get("sku", "GlobalStandard")
+        if "Provisioned" not in d["sku"]
     )
     default = data.get("tokenLimit", {}).get("tokensPerMinute")
     consumers = data.get("consumers", [])
@@ -130,9 +130,7 @@ def tpm_within_capacity(spec: LoadedSpec) -> Iterator[Finding]:
         for c in consumers
     )
     has_provisioned = any(
-        "Provisioned" in d.get("sku", "GlobalStandard")
-        for a in data["openai"]
-        for d in a["deployments"]
+        "Provisioned" in d["sku"] for a in data["openai"] for d in a["deployments"]
     )
     if consumers and not has_provisioned and total > standard_tpm:
         yield Finding(

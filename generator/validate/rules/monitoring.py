@@ -40,8 +40,7 @@ def dimension_values(spec: LoadedSpec) -> Iterator[Finding]:
 
 @rule("TG111", "Token metrics need Application Insights")
 def metrics_need_app_insights(spec: LoadedSpec) -> Iterator[Finding]:
-    monitoring = spec.data.get("monitoring", {})
-    if "tokenMetrics" in spec.data and monitoring.get("appInsights", True) is False:
+    if "tokenMetrics" in spec.data and not spec.data["monitoring"]["appInsights"]:
         yield spec.finding(
             ("monitoring", "appInsights"),
             "TG111",
@@ -52,8 +51,8 @@ def metrics_need_app_insights(spec: LoadedSpec) -> Iterator[Finding]:
 
 @rule("TG112", "Application Insights is workspace-based, so it needs Log Analytics")
 def app_insights_needs_workspace(spec: LoadedSpec) -> Iterator[Finding]:
-    monitoring = spec.data.get("monitoring", {})
-    if monitoring.get("appInsights", True) and monitoring.get("logAnalytics", True) is False:
+    monitoring = spec.data["monitoring"]
+    if monitoring["appInsights"] and not monitoring["logAnalytics"]:
         yield spec.finding(
             ("monitoring", "logAnalytics"),
             "TG112",
@@ -67,7 +66,7 @@ def insights_need_monitoring(spec: LoadedSpec) -> Iterator[Finding]:
     data = spec.data
     if "insights" not in data:
         return
-    if data.get("monitoring", {}).get("appInsights", True) is False:
+    if not data["monitoring"]["appInsights"]:
         yield spec.finding(
             ("insights",),
             "TG118",
@@ -78,7 +77,7 @@ def insights_need_monitoring(spec: LoadedSpec) -> Iterator[Finding]:
         return
     insights = data["insights"]
     alerts = insights.get("alerts", {})
-    if insights.get("workbook", True) is False and not alerts:
+    if not insights["workbook"] and not alerts:
         yield warning(
             spec,
             ("insights",),

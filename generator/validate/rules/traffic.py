@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Any
 
 from generator.findings import Finding
 from generator.load import LoadedSpec
-from generator.validate.rules.registry import rule
+from generator.model.defaults import with_defaults
+from generator.validate.rules.registry import limit_blocks, rule
 
 
 @rule("TG102", "Accounts sharing a deployment name serve the same model (they form a pool)")
@@ -33,11 +35,11 @@ def pooled_deployments_match(spec: LoadedSpec) -> Iterator[Finding]:
 
 @rule("TG140", "The llm API family needs AI Services accounts that all serve the same models")
 def llm_family(spec: LoadedSpec) -> Iterator[Finding]:
-    if spec.data.get("api", {}).get("family") != "llm":
+    if spec.data["api"]["family"] != "llm":
         return
     accounts = spec.data["openai"]
     for i, account in enumerate(accounts):
-        if account.get("kind", "OpenAI") != "AIServices":
+        if account["kind"] != "AIServices":
             yield spec.finding(
                 ("openai", i, "name"),
                 "TG140",
@@ -103,7 +105,7 @@ def counter_key_form(spec: LoadedSpec) -> Iterator[Finding]:
     if key.startswith("claim:"):
         if not _CLAIM.match(key.removeprefix("claim:")):
             yield spec.finding(path, "TG113", f"'{key}' does not name a token claim after 'claim:'")
-        elif "entra" not in spec.data.get("auth", {}):
+        elif "entra" not in spec.data["auth"]:
             yield spec.finding(
                 path,
                 "TG113",
@@ -121,10 +123,19 @@ def counter_key_form(spec: LoadedSpec) -> Iterator[Finding]:
         )
 
 
+def _counts_tokens(data: dict[str, Any]) -> bool:
+    return any({"tokensPerMinute", "quota"} & set(block) for _, block in limit_blocks(data))
+
+
+def _counter_key(data: dict[str, Any]) -> str:
+    default: str = with_defaults({"tokenLimit": {}})["tokenLimit"]["counterKey"]
+    return str(data.get("tokenLimit", {}).get("counterKey", default))
+
+
 @rule("TG119", "Without subscription keys, callers are identified by Entra ID tokens")
 def keyless_needs_entra(spec: LoadedSpec) -> Iterator[Finding]:
-    auth = spec.data.get("auth", {})
-    if auth.get("subscriptionRequired", True):
+    auth = spec.data["auth"]
+    if auth["subscriptionRequired"]:
         return
     if "entra" not in auth:
         yield spec.finding(
@@ -132,7 +143,7 @@ def keyless_needs_entra(spec: LoadedSpec) -> Iterator[Finding]:
             "TG119",
             "with 'subscriptionRequired: false' and no 'auth.entra', anyone could call the API",
         )
-    elif spec.data.get("tokenLimit", {}).get("counterKey", "subscription") == "subscription":
+    elif _counts_tokens(spec.data) and _counter_key(spec.data) == "subscription":
         yield spec.finding(
             ("auth", "subscriptionRequired"),
             "TG119",
