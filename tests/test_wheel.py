@@ -12,6 +12,17 @@ from pathlib import Path
 
 from support import REPO
 
+#: The data folders next to `generator/` (hatchling force-includes each into the wheel).
+BUNDLED_FOLDERS = (
+    "schemas",
+    "specs",
+    "bicep_templates",
+    "policy_templates",
+    "query_templates",
+    "report_templates",
+    "workflow_templates",
+)
+
 
 def run(
     argv: list[str], cwd: Path, env: dict[str, str] | None = None
@@ -29,13 +40,14 @@ def test_wheel_installs_and_renders(tmp_path: Path) -> None:
     assert built.returncode == 0, built.stderr[-2000:]
     wheel = next(dist.glob("tokengate-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
-    for bundled in (
-        "generator/schemas/spec.schema.json",
-        "generator/specs/lab.yaml",
-        "generator/bicep_templates/main.bicep.j2",
-        "generator/policy_templates/api-policy.xml.j2",
-    ):
-        assert bundled in names
+    # Every data folder the code loads through `resources` ships whole, beside the package.
+    for folder in BUNDLED_FOLDERS:
+        on_disk = {str(f.relative_to(REPO)) for f in (REPO / folder).rglob("*") if f.is_file()}
+        shipped = {
+            n.removeprefix("generator/") for n in names if n.startswith(f"generator/{folder}/")
+        }
+        assert on_disk and on_disk <= shipped, f"{folder}: {sorted(on_disk - shipped)[:3]} missing"
+    assert "generator/verify/official/arm-deploymentParameters.2019-04-01.schema.json" in names
 
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)
