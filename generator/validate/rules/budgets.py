@@ -142,6 +142,19 @@ def tpm_within_capacity(spec: LoadedSpec) -> Iterator[Finding]:
             "backend",
             severity=Severity.WARNING,
         )
+    if has_provisioned:
+        return
+    for i, product in enumerate(data.get("products", [])):
+        if product.get("tokensPerMinute", 0) > standard_tpm:
+            yield Finding(
+                spec.file,
+                *line_col(spec, ("products", i, "tokensPerMinute")),
+                "TG114",
+                f"product '{product['name']}' allows {product['tokensPerMinute']:,} tokens per "
+                f"minute per subscription, more than the {standard_tpm:,} the model deployments "
+                "provide",
+                severity=Severity.WARNING,
+            )
 
 
 @rule("TG115", "A consumer's product is one of the spec's products")
