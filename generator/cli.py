@@ -41,6 +41,11 @@ def handles_errors(command: F) -> F:
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(int(ExitCode.INTERRUPTED))
+        except OSError as error:
+            # The last line of defence for file-system trouble no stage turned into a message.
+            where = f"{error.filename}: " if error.filename else ""
+            click.echo(f"{where}{error.strerror or error}", err=True)
+            sys.exit(int(ExitCode.INVALID))
 
     return wrapper  # type: ignore[return-value]
 

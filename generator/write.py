@@ -107,6 +107,17 @@ def write(out: Path, files: Mapping[str, RenderedFile], *, force: bool = False) 
     manifest_current = manifest_path.is_file() and manifest_path.read_text("utf-8") == manifest
     if not todo.has_changes and manifest_current:
         return todo
+    try:
+        _apply(out, files, todo, manifest)
+    except OSError as error:
+        where = error.filename or out
+        raise TokengateError(
+            f"{where}: cannot write the output ({error.strerror}); nothing was moved into {out}"
+        ) from None
+    return todo
+
+
+def _apply(out: Path, files: Mapping[str, RenderedFile], todo: Plan, manifest: str) -> None:
     out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.tokengate-", dir=out.parent))
     try:
@@ -120,16 +131,20 @@ def write(out: Path, files: Mapping[str, RenderedFile], *, force: bool = False) 
                 os.fsync(handle.fileno())
             staged.append((source, out / path))
         (staging / MANIFEST).write_text(manifest, encoding="utf-8", newline="\n")
-        for source, target in staged:
+        # Make every target folder before the first move, so a file squatting on a folder's
+        # path fails here, with nothing moved yet.
+        for _, target in staged:
             target.parent.mkdir(parents=True, exist_ok=True)
+            if target.is_dir():
+                raise IsADirectoryError(21, "a folder is in the way", str(target))
+        for source, target in staged:
             source.replace(target)
         for path in todo.removed:
             (out / path).unlink()
             _prune_empty_parents(out, (out / path).parent)
-        (staging / MANIFEST).replace(manifest_path)
+        (staging / MANIFEST).replace(out / MANIFEST)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return todo
 
 
 def _prune_empty_parents(out: Path, folder: Path) -> None:

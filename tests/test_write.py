@@ -97,7 +97,7 @@ def test_failure_mid_write_leaves_previous_output(tmp_path: Path, lab_files) -> 
     changed = {p: RenderedFile(p, f.content + "// v2\n") for p, f in lab_files.items()}
     changed["modules/new.bicep/inner"] = RenderedFile("x", "x")
     changed["modules/new.bicep"] = RenderedFile("modules/new.bicep", "// clash\n")
-    with pytest.raises(OSError):
+    with pytest.raises(TokengateError, match="nothing was moved"):
         write(out, changed)
     assert snapshot_tree(out) == before
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
@@ -118,3 +118,13 @@ def test_corrupt_manifest_is_a_clear_error(tmp_path: Path, lab_files) -> None:  
     (out / MANIFEST).write_text("not json", encoding="utf-8")
     with pytest.raises(TokengateError, match="not a tokengate manifest"):
         write(out, lab_files)
+
+
+def test_file_in_the_way_of_a_folder_moves_nothing(tmp_path: Path, lab_files) -> None:  # type: ignore[no-untyped-def]
+    """`out/modules` is a file: the error names it, and no rendered file is moved in."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "modules").write_text("not a folder", encoding="utf-8")
+    with pytest.raises(TokengateError, match="modules"):
+        write(out, lab_files)
+    assert sorted(p.name for p in out.iterdir()) == ["modules"]
