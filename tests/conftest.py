@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import os
 from functools import cache
 
 import pytest
+from hypothesis import HealthCheck, settings
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
+
+
+# CI runs on a shared 2-core machine: generation speed is not a finding, and the same examples on
+# every run keep a red build reproducible (locally, each run explores new examples).
+settings.register_profile(
+    "ci", derandomize=True, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
+settings.register_profile("dev", suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 
 @cache
