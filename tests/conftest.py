@@ -10,7 +10,6 @@ from hypothesis import HealthCheck, settings
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
-
 # CI runs on a shared 2-core machine: generation speed is not a finding, and the same examples on
 # every run keep a red build reproducible (locally, each run explores new examples).
 settings.register_profile(
