@@ -72,37 +72,48 @@ def resolve(
     )
 
 
-def check_resource_group(name: str, source: str) -> str:
-    if not _RESOURCE_GROUP.match(name):
-        raise TokengateError(
-            f"{source} {name!r}: not a resource group name "
-            "(1-90 letters, digits, '_', '-', '.', '(' or ')', not ending in '.')"
-        )
-    return name
-
-
-def check_location(name: str, source: str) -> str:
-    if not _LOCATION.match(name):
-        raise TokengateError(
-            f"{source} {name!r}: not an Azure region name (lowercase letters and digits, "
-            "for example swedencentral)"
-        )
-    return name
-
-
-def check_subscription(value: str | None) -> str | None:
-    if value is not None and not _SUBSCRIPTION.match(value):
-        raise TokengateError(
-            f"--subscription {value!r}: not a subscription id or name "
-            "(it may not start with '-' or hold control characters)"
-        )
+def _checked(pattern: re.Pattern[str], value: str, source: str, expected: str) -> str:
+    """`value` if it matches `pattern`, else an error naming where it came from."""
+    if not pattern.match(value):
+        raise TokengateError(f"{source} {value!r}: not {expected}")
     return value
 
 
+def check_resource_group(name: str, source: str) -> str:
+    return _checked(
+        _RESOURCE_GROUP,
+        name,
+        source,
+        "a resource group name "
+        "(1-90 letters, digits, '_', '-', '.', '(' or ')', not ending in '.')",
+    )
+
+
+def check_location(name: str, source: str) -> str:
+    return _checked(
+        _LOCATION,
+        name,
+        source,
+        "an Azure region name (lowercase letters and digits, for example swedencentral)",
+    )
+
+
+def check_subscription(value: str | None) -> str | None:
+    if value is None:
+        return None
+    return _checked(
+        _SUBSCRIPTION,
+        value,
+        "--subscription",
+        "a subscription id or name (it may not start with '-' or hold control characters)",
+    )
+
+
 def check_environment(name: str, source: str) -> str:
-    if not _ENVIRONMENT.match(name):
-        raise TokengateError(
-            f"{source} {name!r}: not an azd environment name "
-            "(1-64 letters, digits, '-', '_', '.', '(' or ')', starting with a letter or digit)"
-        )
-    return name
+    return _checked(
+        _ENVIRONMENT,
+        name,
+        source,
+        "an azd environment name "
+        "(1-64 letters, digits, '-', '_', '.', '(' or ')', starting with a letter or digit)",
+    )
