@@ -26,6 +26,17 @@ def snapshot_tree(folder: Path) -> dict[str, tuple[bytes, int]]:
     }
 
 
+#: An mtime far from now, so any rewrite shows.
+OLD = 1_000_000_000_000_000_000
+
+
+def write_aged(out: Path, files: dict[str, RenderedFile]) -> None:
+    """Write `files`, then date every one to OLD."""
+    write(out, files)
+    for path in files:
+        os.utime(out / path, ns=(OLD, OLD))
+
+
 def test_first_write_creates_everything(tmp_path: Path, lab_files) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "out"
     done = write(out, lab_files)
@@ -39,10 +50,7 @@ def test_first_write_creates_everything(tmp_path: Path, lab_files) -> None:  # t
 
 def test_unchanged_files_are_not_rewritten(tmp_path: Path, lab_files) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "out"
-    write(out, lab_files)
-    old = 1_000_000_000_000_000_000
-    for path in lab_files:
-        os.utime(out / path, ns=(old, old))
+    write_aged(out, lab_files)
     before = snapshot_tree(out)
     done = write(out, lab_files)
     assert not done.has_changes
@@ -51,16 +59,13 @@ def test_unchanged_files_are_not_rewritten(tmp_path: Path, lab_files) -> None:  
 
 def test_only_changed_file_is_rewritten(tmp_path: Path, lab_files) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "out"
-    write(out, lab_files)
-    old = 1_000_000_000_000_000_000
-    for path in lab_files:
-        os.utime(out / path, ns=(old, old))
+    write_aged(out, lab_files)
     changed = dict(lab_files)
     changed["main.bicep"] = RenderedFile("main.bicep", lab_files["main.bicep"].content + "// x\n")
     done = write(out, changed)
     assert done.changed == ["main.bicep"]
     for path in lab_files:
-        touched = (out / path).stat().st_mtime_ns != old
+        touched = (out / path).stat().st_mtime_ns != OLD
         assert touched == (path == "main.bicep"), path
 
 
