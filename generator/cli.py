@@ -23,8 +23,22 @@ F = TypeVar("F", bound=Callable[..., Any])
 #: What `init` calls the schema file it writes next to the spec for editors.
 SCHEMA_FILE_NAME = "tokengate.schema.json"
 
+
+def _choose_spec(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """SPEC, else ./tokengate.yaml, else the built-in lab (None), announced on stderr."""
+    from generator.invocation import choose_spec
+
+    chosen, announcement = choose_spec(value)
+    if announcement and not ctx.resilient_parsing:
+        click.echo(announcement, err=True)
+    return chosen
+
+
 SPEC_ARGUMENT = click.argument(
-    "spec", required=False, type=click.Path(dir_okay=False, path_type=Path)
+    "spec",
+    required=False,
+    type=click.Path(dir_okay=False, path_type=Path),
+    callback=_choose_spec,
 )
 
 
@@ -71,6 +85,7 @@ def main() -> None:
 @handles_errors
 def init(path: Path, force: bool) -> None:
     """Write a commented starter spec (the lab scenario) to PATH."""
+    from generator.invocation import shown
     from generator.resources import lab_spec_path, spec_schema
 
     if path.exists() and not force:
@@ -83,7 +98,7 @@ def init(path: Path, force: bool) -> None:
     path.write_text("".join(lines), encoding="utf-8")
     schema_path.write_text(json.dumps(spec_schema(), indent=2) + "\n", encoding="utf-8")
     click.echo(f"wrote {path} and {schema_path}")
-    click.echo(f"next: tokengate validate {path} && tokengate render {path}")
+    click.echo(f"next: tokengate validate {shown(path)} && tokengate render {shown(path)}")
 
 
 @main.command()
@@ -112,7 +127,7 @@ def rules() -> None:
 @SPEC_ARGUMENT
 @handles_errors
 def validate(spec: Path | None) -> None:
-    """Check SPEC (default: the built-in lab spec) against the schema and the rules."""
+    """Check SPEC (default: ./tokengate.yaml, else the built-in lab) against schema and rules."""
     from generator.findings import format_report
     from generator.pipeline import compile_path
 
@@ -138,12 +153,13 @@ def validate(spec: Path | None) -> None:
 @click.option("--force", is_flag=True, help="Overwrite files in OUT that tokengate did not write.")
 @handles_errors
 def render(spec: Path | None, out: Path, check: bool, force: bool) -> None:
-    """Render SPEC (default: the built-in lab spec) into Bicep and policy XML under OUT."""
+    """Render SPEC (default: ./tokengate.yaml, else the built-in lab) into Bicep and XML."""
     from generator.findings import format_report
+    from generator.invocation import render_command
     from generator.pipeline import compile_path
     from generator.write import plan, write
 
-    compiled = compile_path(spec)
+    compiled = compile_path(spec, out)
     if compiled.warnings:
         click.echo(format_report(compiled.warnings), err=True)
     if check:
@@ -152,7 +168,7 @@ def render(spec: Path | None, out: Path, check: bool, force: bool) -> None:
             click.echo(f"{out}: out of date with {compiled.spec.file}:")
             for line in todo.lines():
                 click.echo(f"  {line}")
-            click.echo("run `tokengate render` to update it")
+            click.echo(f"run `{render_command(spec, out)}` to update it")
             sys.exit(int(ExitCode.CHANGED))
         click.echo(f"{out}: up to date ({len(todo.unchanged)} files)")
         return

@@ -7,6 +7,7 @@ Duplicate keys (silently last-wins in PyYAML) and alias bombs are reported here.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,23 @@ _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 #: Upper bound on nodes built from one document; far above any real spec (10,000 consumers is
 #: ~60,000 nodes) and far below what an alias "billion laughs" document expands to.
 MAX_NODES = 2_000_000
+
+#: Deepest nesting of collections a spec may have. The deepest real field is about 8 levels
+#: down; tokengate measures this itself so the finding does not depend on which libyaml (or
+#: none) PyYAML was built with: libyaml 0.2.6 refuses depth 1000 with its own syntax error,
+#: older builds recurse until the interpreter's limit.
+MAX_DEPTH = 64
+
+_NESTED_TOO_DEEPLY = (
+    f"the document is nested more than {MAX_DEPTH} levels deep; no spec field is that deep"
+)
+_OPENING_TOKENS = (
+    yaml.BlockMappingStartToken,
+    yaml.BlockSequenceStartToken,
+    yaml.FlowMappingStartToken,
+    yaml.FlowSequenceStartToken,
+)
+_CLOSING_TOKENS = (yaml.BlockEndToken, yaml.FlowMappingEndToken, yaml.FlowSequenceEndToken)
 
 
 @dataclass(frozen=True)
@@ -130,8 +148,58 @@ def _refuse_alias_bombs(root: yaml.Node, file: str) -> None:
     size(root)
 
 
+_BLOCK_PREFIX = re.compile(r"^( *)((?:- +)*)", re.MULTILINE)
+_FLOW_BRACKETS = re.compile(r"[\[\]{}]")
+
+
+def _depth_bound(text: str) -> int:
+    """A cheap upper bound on the nesting depth, from the text alone.
+
+    Block nesting cannot exceed one (the root) plus a line's indentation and leading `- `
+    markers, and flow nesting cannot exceed the running count of open brackets (quoted
+    brackets only make the bound looser). When the bound is small the exact measurement is
+    skipped, so real specs pay two regex passes, not a pure-Python YAML scan.
+    """
+    block = 1 + max((len(m[1]) + m[2].count("-") for m in _BLOCK_PREFIX.finditer(text)), default=0)
+    flow = deepest = 0
+    for bracket in _FLOW_BRACKETS.finditer(text):
+        flow = flow + 1 if bracket[0] in "[{" else max(flow - 1, 0)
+        deepest = max(deepest, flow)
+    return block + deepest
+
+
+def _first_mark_too_deep(text: str) -> Mark | None:
+    """Where the nesting first exceeds MAX_DEPTH, measured on the pure-Python scanner's tokens.
+
+    The pure-Python scanner is iterative and has no depth limit of its own, so it measures
+    what libyaml would refuse. It stops at the first place too deep, or at the first syntax
+    error (left for the real parse to report with its position).
+    """
+    depth = 0
+    try:
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            if isinstance(token, _OPENING_TOKENS):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return Mark(token.start_mark.line + 1, token.start_mark.column + 1)
+            elif isinstance(token, _CLOSING_TOKENS):
+                depth -= 1
+    except yaml.YAMLError:
+        return None
+    return None
+
+
+def _refuse_deep_nesting(text: str, file: str) -> None:
+    if _depth_bound(text) <= MAX_DEPTH:
+        return
+    mark = _first_mark_too_deep(text)
+    if mark is not None:
+        raise SpecInvalid([Finding(file, mark.line, mark.column, "TG004", _NESTED_TOO_DEEPLY)])
+
+
 def load_text(text: str, file: str) -> LoadedSpec:
     """Parse one YAML document. Raises SpecInvalid (syntax, duplicates, empty) with positions."""
+    _refuse_deep_nesting(text, file)
     try:
         root = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
@@ -144,8 +212,7 @@ def load_text(text: str, file: str) -> LoadedSpec:
     except yaml.YAMLError as exc:
         raise SpecInvalid([Finding(file, 1, 1, "TG001", f"YAML syntax error: {exc}")]) from None
     except RecursionError:
-        message = "the document is nested too deeply to be a spec"
-        raise SpecInvalid([Finding(file, 1, 1, "TG004", message)]) from None
+        raise SpecInvalid([Finding(file, 1, 1, "TG004", _NESTED_TOO_DEEPLY)]) from None
     if root is None:
         raise SpecInvalid([Finding(file, 1, 1, "TG003", "the spec is empty")])
     builder = _Builder(file)
@@ -159,8 +226,7 @@ def load_text(text: str, file: str) -> LoadedSpec:
             [Finding(file, line, column, "TG001", f"YAML error: {exc.problem}")]
         ) from None
     except RecursionError:
-        message = "the document is nested too deeply to be a spec"
-        raise SpecInvalid([Finding(file, 1, 1, "TG004", message)]) from None
+        raise SpecInvalid([Finding(file, 1, 1, "TG004", _NESTED_TOO_DEEPLY)]) from None
     if builder.findings:
         raise SpecInvalid(builder.findings)
     return LoadedSpec(file, data, builder.value_marks, builder.key_marks)

@@ -11,6 +11,7 @@ from pathlib import Path
 from generator import model
 from generator.errors import SpecInvalid
 from generator.findings import Finding, has_errors
+from generator.invocation import DEFAULT_OUT, regenerate_note
 from generator.limits import limit_findings
 from generator.load import LoadedSpec, load_file
 from generator.render import RenderedFile, render
@@ -36,10 +37,13 @@ def load_spec(path: Path | None) -> LoadedSpec:
     return load_file(path)
 
 
-def compile_spec(spec: LoadedSpec) -> Compiled:
-    """Validate, model and render one loaded spec; raise SpecInvalid on any error."""
+def compile_spec(spec: LoadedSpec, note: str | None = None) -> Compiled:
+    """Validate, model and render one loaded spec; raise SpecInvalid on any error.
+
+    `note` is the "do not edit" line of every file (see `invocation.regenerate_note`).
+    """
     warnings = validate(spec)
-    gateway = model.build(spec.data, source=_source_name(spec.file))
+    gateway = model.build(spec.data, source=_source_name(spec.file), regenerate_note=note)
     files = render(gateway)
     over = limit_findings(spec, gateway, files)
     if over:
@@ -50,8 +54,9 @@ def compile_spec(spec: LoadedSpec) -> Compiled:
     return Compiled(spec, gateway, files, warnings)
 
 
-def compile_path(path: Path | None) -> Compiled:
-    return compile_spec(load_spec(path))
+def compile_path(path: Path | None, out: Path = DEFAULT_OUT) -> Compiled:
+    """Compile the spec at `path` (None: the built-in lab) for rendering into `out`."""
+    return compile_spec(load_spec(path), regenerate_note(path, out))
 
 
 def _source_name(file: str) -> str:

@@ -43,8 +43,16 @@ def bicep_string(value: object) -> str:
 
 
 def one_line(value: object) -> str:
-    """Text safe inside a `//` comment or an XML comment: no line breaks, no `--`."""
-    return " ".join(str(value).split()).replace("--", "- -")
+    """Text safe inside a `//` or `#` comment: no line breaks."""
+    return " ".join(str(value).split())
+
+
+def xml_comment(value: object) -> str:
+    """Text safe inside an XML or HTML comment: no line breaks, no `--` (XML 1.0, 2.5)."""
+    text = one_line(value)
+    while "--" in text:
+        text = text.replace("--", "- -")
+    return text
 
 
 def _autoescape(name: str | None) -> bool:
@@ -73,6 +81,7 @@ def environment() -> jinja2.Environment:
     env.filters["bicep"] = bicep_string
     env.filters["csharp"] = expressions.csharp_string
     env.filters["one_line"] = one_line
+    env.filters["xml_comment"] = xml_comment
     env.globals["api_versions"] = azure.API_VERSIONS
     env.globals["azure"] = azure
     env.globals["version"] = __version__
@@ -152,7 +161,7 @@ def parameters_json(gateway: Gateway) -> str:
     header = {
         "generatedBy": f"tokengate {__version__}",
         "source": gateway.source,
-        "note": "Do not edit: change the spec and run `tokengate render`.",
+        "note": gateway.regenerate_note,
     }
     values = parameters(gateway)
     document = {

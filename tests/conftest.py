@@ -38,3 +38,15 @@ def file_snapshot(snapshot: SnapshotAssertion):  # type: ignore[no-untyped-def]
         return snapshot.use_extension(snapshot_extension(suffix))
 
     return with_suffix
+
+
+@pytest.fixture(autouse=True)
+def _run_from_the_repository(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts in the repository root, as CI runs pytest.
+
+    Generated files name their spec relative to the output folder's parent (the current folder
+    for the default `out`), so snapshots must not depend on where pytest was started.
+    """
+    from support import REPO
+
+    monkeypatch.chdir(REPO)

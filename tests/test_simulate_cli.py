@@ -25,8 +25,17 @@ IP_SPEC = FIXTURES / "specs" / "good" / "counter-key-ip.yaml"
 
 
 def invoke(*args: str) -> tuple[int, str, str]:
+    """Run `simulate`; the announcement that no SPEC means the built-in lab is checked once."""
     result = CliRunner().invoke(main, ["simulate", *args], catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
+    return result.exit_code, result.stdout, without_lab_announcement(result.stderr)
+
+
+def without_lab_announcement(stderr: str) -> str:
+    return "".join(
+        line
+        for line in stderr.splitlines(keepends=True)
+        if not line.startswith("using the built-in lab spec")
+    )
 
 
 def test_table_report(file_snapshot, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]

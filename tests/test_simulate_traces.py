@@ -12,6 +12,7 @@ from support import FIXTURES, GOOD_SPECS, REPO, compiled
 
 from generator.cli import main
 from generator.pipeline import compile_path
+from generator.resources import lab_spec_path
 from generator.simulate import plan as plans
 from generator.simulate import report, simulation
 from generator.simulate.semantics import Assumptions
@@ -153,7 +154,10 @@ def test_bad_traces_name_the_file_and_row(
     trace: Path, file_snapshot, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.chdir(trace.parent)
-    result = CliRunner().invoke(main, ["simulate", "--trace", trace.name], catch_exceptions=False)
+    lab = str(lab_spec_path())
+    result = CliRunner().invoke(
+        main, ["simulate", lab, "--trace", trace.name], catch_exceptions=False
+    )
     assert result.exit_code == 2
     assert result.stdout == ""
     assert "Traceback" not in result.stderr

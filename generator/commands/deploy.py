@@ -90,7 +90,7 @@ DOWN_OPTIONS: Sequence[Decorator] = (
 
 
 def deploy(spec: Path | None, **options: Any) -> None:
-    """Render SPEC (default: the built-in lab spec), then deploy it with `az deployment`.
+    """Render SPEC (default: ./tokengate.yaml, else the built-in lab), deploy it with az.
 
     Checks az, sign-in, Bicep and resource providers first, shows the what-if and asks before
     deploying (on a terminal; elsewhere pass --yes). Exit 3 when az fails, 130 on Ctrl-C.
@@ -98,12 +98,12 @@ def deploy(spec: Path | None, **options: Any) -> None:
     from generator.deploy.az_flow import DeployOptions
     from generator.deploy.az_flow import deploy as run_deploy
 
-    compiled = _compiled(spec)
+    compiled = _compiled(spec, options.get("out"))
     run_deploy(compiled, DeployOptions(**options), _console())
 
 
 def up(spec: Path | None, **options: Any) -> None:
-    """Write an azd project for SPEC (default: the built-in lab spec) and run `azd up` in it.
+    """Write an azd project for SPEC (default: ./tokengate.yaml, else the lab); run `azd up`.
 
     The project's infra/main.bicep works at subscription scope: it creates the resource group
     (deployment.resourceGroup in the spec, else rg-<env>) and deploys the gateway into it.
@@ -129,11 +129,12 @@ def down(spec: Path | None, **options: Any) -> None:
     run_down(compiled, DownOptions(**options), _console())
 
 
-def _compiled(spec: Path | None) -> Compiled:
+def _compiled(spec: Path | None, out: Path | None = None) -> Compiled:
     from generator.findings import format_report
+    from generator.invocation import DEFAULT_OUT
     from generator.pipeline import compile_path
 
-    compiled = compile_path(spec)
+    compiled = compile_path(spec, out or DEFAULT_OUT)
     if compiled.warnings:
         click.echo(format_report(compiled.warnings), err=True)
     return compiled

@@ -19,7 +19,14 @@ from generator.model import CounterKey, Gateway, Limit
 #: Fields that are not part of the deployed gateway, or are derived from ones that are
 #: compared: a consumer's effective limit is its own override (compared) merged over the default
 #: or its product's limit (compared once there, not once per consumer).
-SKIPPED = frozenset({("Gateway", "source"), ("Consumer", "limit"), ("Product", "generated")})
+SKIPPED = frozenset(
+    {
+        ("Gateway", "source"),
+        ("Gateway", "regenerate_note"),
+        ("Consumer", "limit"),
+        ("Product", "generated"),
+    }
+)
 #: What an unset limit field means: a consumer without an override gets the default.
 UNSET = {("Consumer", "override"): "default"}
 #: Beyond this many items added or removed at once, the names are summarized.

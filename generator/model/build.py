@@ -228,7 +228,7 @@ def _token_metrics(data: dict[str, Any]) -> TokenMetrics | None:
     return TokenMetrics(m["namespace"], tuple(dimension(d) for d in m.get("dimensions", [])))
 
 
-def build(spec_data: dict[str, Any], source: str) -> Gateway:
+def build(spec_data: dict[str, Any], source: str, regenerate_note: str | None = None) -> Gateway:
     """Validated spec data → Gateway. Call only after `validate` reported no errors."""
     data = with_defaults(spec_data)
     accounts = _accounts(data)
@@ -262,4 +262,5 @@ def build(spec_data: dict[str, Any], source: str) -> Gateway:
         retries=balancing.get("retries", largest_pool - 1),
         auth=_auth(data),
         target=DeploymentTarget(target["scope"], target.get("resourceGroup")),
+        **({"regenerate_note": regenerate_note} if regenerate_note else {}),
     )

@@ -264,6 +264,8 @@ class Gateway:
     retries: int = 0
     auth: Auth = Auth(subscription_required=True, entra=None)
     target: DeploymentTarget = DeploymentTarget("resourceGroup", None)
+    #: The "do not edit" note of every generated file: names the spec and `--out` used.
+    regenerate_note: str = "Do not edit: change the spec and run `tokengate render`."
 
     @property
     def pools(self) -> tuple[Route, ...]:
