@@ -8,69 +8,65 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 
 from generator import __version__
+from generator.commands.edge import SPEC_ARGUMENT, handles_errors
 from generator.errors import ExitCode, TokengateError
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 #: What `init` calls the schema file it writes next to the spec for editors.
 SCHEMA_FILE_NAME = "tokengate.schema.json"
 
 
-def _choose_spec(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
-    """SPEC, else ./tokengate.yaml, else the built-in lab (None), announced on stderr."""
-    from generator.invocation import choose_spec
-
-    chosen, announcement = choose_spec(value)
-    if announcement and not ctx.resilient_parsing:
-        click.echo(announcement, err=True)
-    return chosen
-
-
-SPEC_ARGUMENT = click.argument(
-    "spec",
-    required=False,
-    type=click.Path(dir_okay=False, path_type=Path),
-    callback=_choose_spec,
+#: `tokengate --help` lists commands in the order of the workflow, not alphabetically.
+WORKFLOW_ORDER = (
+    "init",
+    "schema",
+    "validate",
+    "render",
+    "verify",
+    "diff",
+    "simulate",
+    "emulate",
+    "smoke",
+    "deploy",
+    "up",
+    "down",
+    "usage",
+    "ci",
+    "rules",
 )
 
 
-def handles_errors(command: F) -> F:
-    """Print a TokengateError's message on stderr and exit with its code; never a traceback."""
+class WorkflowGroup(click.Group):
+    """Commands in workflow order, each with its whole first sentence (click cuts at ~45)."""
 
-    @wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except TokengateError as error:
-            click.echo(error.message, err=True)
-            sys.exit(int(error.exit_code))
-        except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
-            sys.exit(int(ExitCode.INTERRUPTED))
-        except OSError as error:
-            # The last line of defence for file-system trouble no stage turned into a message.
-            where = f"{error.filename}: " if error.filename else ""
-            click.echo(f"{where}{error.strerror or error}", err=True)
-            sys.exit(int(ExitCode.INVALID))
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        known = [name for name in WORKFLOW_ORDER if name in self.commands]
+        return known + sorted(set(self.commands) - set(known))
 
-    return wrapper  # type: ignore[return-value]
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=10_000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=WorkflowGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="tokengate")
 def main() -> None:
     """Turn one YAML spec into an Azure AI gateway: Azure OpenAI behind API Management, with
     token limits (control) and token metrics (monitoring).
 
-    Exit codes: 0 ok, 1 would change (--check), 2 invalid input, 3 deploy failed, 130 interrupted.
+    SPEC defaults to ./tokengate.yaml when it exists, else the built-in lab spec (said on
+    stderr). Exit codes: 0 ok, 1 would change (--check) or disagree, 2 invalid input, 3 deploy
+    failed or unreachable, 130 interrupted.
     """
 
 
@@ -127,7 +123,7 @@ def rules() -> None:
 @SPEC_ARGUMENT
 @handles_errors
 def validate(spec: Path | None) -> None:
-    """Check SPEC (default: ./tokengate.yaml, else the built-in lab) against schema and rules."""
+    """Check SPEC against the schema and the rules; print its warnings."""
     from generator.findings import format_report
     from generator.pipeline import compile_path
 
@@ -153,7 +149,7 @@ def validate(spec: Path | None) -> None:
 @click.option("--force", is_flag=True, help="Overwrite files in OUT that tokengate did not write.")
 @handles_errors
 def render(spec: Path | None, out: Path, check: bool, force: bool) -> None:
-    """Render SPEC (default: ./tokengate.yaml, else the built-in lab) into Bicep and XML."""
+    """Render SPEC into Bicep modules, policy XML, queries and SUMMARY.md under OUT."""
     from generator.findings import format_report
     from generator.invocation import render_command
     from generator.pipeline import compile_path

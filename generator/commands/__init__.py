@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import click
 
-from generator.commands import deploy, simulate, verify
-
 
 def register_all(group: click.Group) -> None:
+    from generator.commands import deploy, simulate, verify
+
     for module in (deploy, verify, simulate):
         module.register(group)

@@ -90,7 +90,7 @@ DOWN_OPTIONS: Sequence[Decorator] = (
 
 
 def deploy(spec: Path | None, **options: Any) -> None:
-    """Render SPEC (default: ./tokengate.yaml, else the built-in lab), deploy it with az.
+    """Render SPEC and deploy it to a resource group with `az deployment`.
 
     Checks az, sign-in, Bicep and resource providers first, shows the what-if and asks before
     deploying (on a terminal; elsewhere pass --yes). Exit 3 when az fails, 130 on Ctrl-C.
@@ -103,7 +103,7 @@ def deploy(spec: Path | None, **options: Any) -> None:
 
 
 def up(spec: Path | None, **options: Any) -> None:
-    """Write an azd project for SPEC (default: ./tokengate.yaml, else the lab); run `azd up`.
+    """Write an azd project for SPEC and run `azd up` in it.
 
     The project's infra/main.bicep works at subscription scope: it creates the resource group
     (deployment.resourceGroup in the spec, else rg-<env>) and deploys the gateway into it.
@@ -168,7 +168,7 @@ def _decorated(function: Callable[..., Any], options: Sequence[Decorator]) -> Ca
 
 def register(group: click.Group) -> None:
     """Add `deploy`, `up` and `down` to the top-level group."""
-    from generator.cli import SPEC_ARGUMENT, handles_errors
+    from generator.commands.edge import SPEC_ARGUMENT, handles_errors
 
     spec_argument = cast(Decorator, SPEC_ARGUMENT)
     for function, options in ((deploy, DEPLOY_OPTIONS), (up, UP_OPTIONS), (down, DOWN_OPTIONS)):

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from generator.cli import SPEC_ARGUMENT, handles_errors
+from generator.commands.edge import SPEC_ARGUMENT, handles_errors
 
 if TYPE_CHECKING:
     from generator.simulate.plan import Plan
@@ -146,6 +146,7 @@ SYNTHETIC_OPTIONS = "Synthetic workload (with --synthetic)"
     type=click.Choice(["table", "json"]),
     default="table",
     show_default=True,
+    help="A table for people, or one JSON document for scripts.",
 )
 @click.option(
     "--chart",

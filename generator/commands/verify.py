@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from generator.cli import handles_errors
+from generator.commands.edge import handles_errors
 from generator.errors import ExitCode, TokengateError
 
 
@@ -131,7 +131,13 @@ def ci() -> None:
 @click.option("--spec", default="tokengate.yaml", show_default=True, help="The spec's path.")
 @click.option("--out", default="out", show_default=True, help="The rendered folder's path.")
 @click.option("--branch", default="main", show_default=True, help="Push here to deploy.")
-@click.option("--python", "python_version", default="3.12", show_default=True)
+@click.option(
+    "--python",
+    "python_version",
+    default="3.12",
+    show_default=True,
+    help="Python version the workflow installs tokengate with.",
+)
 @click.option(
     "--environment",
     default="production",

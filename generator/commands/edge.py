@@ -1,0 +1,58 @@
+"""The CLI edge shared by every command: the SPEC argument and the one place errors become exit
+codes. It imports only click and `generator.errors`, so command modules can use it without
+importing `generator.cli` (which imports them): no import cycle.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from generator.errors import ExitCode, TokengateError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _choose_spec(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """SPEC, else ./tokengate.yaml, else the built-in lab (None), announced on stderr."""
+    from generator.invocation import choose_spec
+
+    chosen, announcement = choose_spec(value)
+    if announcement and not ctx.resilient_parsing:
+        click.echo(announcement, err=True)
+    return chosen
+
+
+SPEC_ARGUMENT = click.argument(
+    "spec",
+    required=False,
+    type=click.Path(dir_okay=False, path_type=Path),
+    callback=_choose_spec,
+)
+
+
+def handles_errors(command: F) -> F:
+    """Print a TokengateError's message on stderr and exit with its code; never a traceback."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except TokengateError as error:
+            click.echo(error.message, err=True)
+            sys.exit(int(error.exit_code))
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(int(ExitCode.INTERRUPTED))
+        except OSError as error:
+            # The last line of defence for file-system trouble no stage turned into a message.
+            where = f"{error.filename}: " if error.filename else ""
+            click.echo(f"{where}{error.strerror or error}", err=True)
+            sys.exit(int(ExitCode.INVALID))
+
+    return wrapper  # type: ignore[return-value]
