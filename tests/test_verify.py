@@ -28,7 +28,8 @@ EXPECTED = {
     "malformed-xml": {("policies/api-azure-openai.xml", 13, "TG210")},
     "missing-base": {("policies/api-azure-openai.xml", 14, "TG212")},
     "missing-module": {("main.bicep", 2, "TG202")},
-    "missing-policy-file": {("modules/api.bicep", 18, "TG203")},
+    # Partial folders without their entry point: TG206 says so.
+    "missing-policy-file": {("modules/api.bicep", 18, "TG203"), ("main.bicep", 1, "TG206")},
     "missing-required-attribute": {("policies/api-azure-openai.xml", 5, "TG214")},
     "missing-section": {("policies/api-azure-openai.xml", 1, "TG211")},
     "misspelt-attribute": {("policies/api-azure-openai.xml", 5, "TG215")},
@@ -39,6 +40,7 @@ EXPECTED = {
     "too-many-resources": {("main.bicep", 1, "TG230")},
     "unknown-policy-element": {("policies/api-azure-openai.xml", 5, "TG213")},
     "wrong-api-version": {
+        ("main.bicep", 1, "TG206"),
         ("modules/monitoring.bicep", 4, "TG205"),
         ("modules/monitoring.bicep", 9, "TG204"),
     },
@@ -121,7 +123,7 @@ def test_load_limit_is_reported_on_the_calling_line() -> None:
 
 def test_module_sizes_add_up_to_the_caller() -> None:
     """Bicep inlines modules, so a small main.bicep calling a big module is big too."""
-    big = "param p string\n" + "".join(f"var v{i} = '{'x' * 1000}'\n" for i in range(2200))
+    big = "param p string = ''\n" + "".join(f"var v{i} = '{'x' * 1000}'\n" for i in range(2200))
     files = {"main.bicep": "module m 'big.bicep' = {\n  name: 'm'\n}\n", "big.bicep": big}
     places = {(f.file, f.rule_id) for f in verify_files(files)}
     assert places == {("main.bicep", "TG233"), ("big.bicep", "TG233")}
