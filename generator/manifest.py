@@ -50,11 +50,15 @@ class Journal:
     new: dict[str, str]
 
 
+#: What `_load` returns when there is no file (JSON `null` is a document, and invalid).
+_ABSENT = object()
+
+
 def _load(path: Path, what: str) -> Any:
     try:
         return json.loads(read_regular(path).decode("utf-8"))
     except FileNotFoundError:
-        return None
+        return _ABSENT
     except NotRegular as error:
         raise TokengateError(f"{path}: {error.strerror}; remove it") from None
     except (UnicodeDecodeError, ValueError) as error:
@@ -90,7 +94,7 @@ def read_manifest(out: Path) -> dict[str, str]:
     """{path: sha256} of what the last write published; {} when there is no manifest."""
     path = out / MANIFEST
     document = _load(path, "manifest")
-    if document is None:
+    if document is _ABSENT:
         return {}
     if not isinstance(document, dict) or "files" not in document:
         raise _invalid(path, "manifest", 'no "files" object')
@@ -101,7 +105,7 @@ def read_journal(out: Path) -> Journal | None:
     """The journal of an interrupted write, or None."""
     path = out / JOURNAL
     document = _load(path, "journal")
-    if document is None:
+    if document is _ABSENT:
         return None
     if not isinstance(document, dict):
         raise _invalid(path, "journal", 'no "old" and "new" objects')

@@ -22,6 +22,11 @@ CASES = sorted(p.name for p in BAD_OUTPUTS.iterdir() if p.is_dir())
 #: case → the findings it must produce: (file, line, rule id), and nothing else.
 EXPECTED = {
     "bad-azure-yaml": {("azure.yaml", 2, "TG221"), ("azure.yaml", 5, "TG221")},
+    "empty-folder": {("main.bicep", 1, "TG206")},
+    "missing-entry-point": {("main.bicep", 1, "TG206")},
+    "stray-bicep": {("old/leftover.bicep", 1, "TG207")},
+    "truncated-module": {("main.bicep", 5, "TG208")},
+    "unparseable-module": {("modules/settings.bicep", 4, "TG201")},
     "bad-loaded-json": {("subscriptions/batch-000.json", 4, "TG222")},
     "bad-parameters": {("main.parameters.json", 8, "TG220")},
     "bad-quota-period": {("policies/api-azure-openai.xml", 5, "TG216")},
