@@ -153,7 +153,7 @@ def render(spec: Path | None, out: Path, check: bool, force: bool) -> None:
         click.echo(format_report(compiled.warnings), err=True)
     files = _rendered_set(compiled)
     if check:
-        todo = plan(out, files, force=True)
+        todo = plan(out, files)
         if todo.interrupted:
             click.echo(
                 f"{out}: an earlier render or deploy was interrupted while publishing, so the "

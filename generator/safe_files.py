@@ -47,7 +47,9 @@ class NotRegular(OSError):
 def read_regular(path: Path) -> bytes:
     """The bytes of a regular file; NotRegular for anything else. Never blocks on a FIFO and
     never follows a final symlink."""
-    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    flags = os.O_RDONLY
+    for name in ("O_NONBLOCK", "O_NOFOLLOW", "O_CLOEXEC"):  # POSIX; absent on Windows
+        flags |= getattr(os, name, 0)
     try:
         descriptor = os.open(path, flags)
     except OSError as error:

@@ -21,6 +21,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import tempfile
@@ -121,9 +122,9 @@ def _check_rendered_path(path: str) -> None:
         raise TokengateError(f"internal: a rendered file may not be called {path!r}")
 
 
-def plan(out: Path, files: Mapping[str, RenderedFile], *, force: bool = False) -> Plan:
-    """Compare `out` with `files` without writing anything. `force` is accepted for symmetry
-    with `write`; blocked paths are listed as changed either way."""
+def plan(out: Path, files: Mapping[str, RenderedFile]) -> Plan:
+    """Compare `out` with `files` without writing anything. Paths tokengate does not own are
+    listed as changed and in `blocked` (`write` needs --force for them)."""
     root = resolve_out(out)
     for path in files:
         _check_rendered_path(path)
@@ -194,7 +195,7 @@ def _plan_removals(
 
 def write(out: Path, files: Mapping[str, RenderedFile], *, force: bool = False) -> Plan:
     """Bring `out` in line with `files`; return what was done."""
-    todo = plan(out, files, force=force)
+    todo = plan(out, files)
     if todo.blocked and not force:
         names = ", ".join(f"{path} ({why})" for path, why in todo.blocked)
         raise TokengateError(
@@ -207,6 +208,10 @@ def write(out: Path, files: Mapping[str, RenderedFile], *, force: bool = False) 
     started = False
     try:
         root.mkdir(parents=True, exist_ok=True)
+        lock = _lock(out, root)
+    except OSError as error:
+        raise TokengateError(f"{out}: cannot write the output ({error.strerror})") from None
+    try:
         _remove_staging_leftovers(root, out)
         current = entry_kind(root / MANIFEST) == "file" and read_regular(root / MANIFEST)
         if not todo.has_changes and current == manifest.encode("utf-8"):
@@ -229,7 +234,26 @@ def write(out: Path, files: Mapping[str, RenderedFile], *, force: bool = False) 
         raise TokengateError(
             f"{where}: cannot write the output ({error.strerror}); {after}"
         ) from None
+    finally:
+        os.close(lock)
     return todo
+
+
+def _lock(out: Path, root: Path) -> int:
+    """Hold an exclusive lock on the output folder, so two writes never interleave (and one
+    never removes the other's staging folder as a leftover). Released when the descriptor
+    closes, also when the process is killed."""
+    descriptor = os.open(root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(descriptor)
+        raise TokengateError(
+            f"{out}: another tokengate write is running in this folder; try again when it ends"
+        ) from None
+    except OSError:
+        pass  # the file system cannot lock (some network ones): write unlocked, as before
+    return descriptor
 
 
 def _moved(todo: Plan) -> list[str]:

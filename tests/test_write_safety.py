@@ -5,6 +5,7 @@ agree on what they own."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -307,3 +308,18 @@ def test_init_refuses_to_overwrite_the_schema_file(tmp_path: Path) -> None:
     assert schema.read_text(encoding="utf-8") == "mine" and not spec.exists()
     assert invoke("init", str(spec), "--force")[0] == 0
     assert json.loads(schema.read_text(encoding="utf-8"))["$schema"]
+
+
+def test_a_second_write_at_the_same_time_is_refused(
+    tmp_path: Path, lab_files: dict[str, RenderedFile]
+) -> None:
+    out = tmp_path / "out"
+    write(out, lab_files)
+    descriptor = os.open(out, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)  # what a running write holds
+        with pytest.raises(TokengateError, match="another tokengate write is running"):
+            write(out, lab_files)
+    finally:
+        os.close(descriptor)
+    assert not write(out, lab_files).has_changes
