@@ -107,6 +107,13 @@ def test_extra_unreferenced_bicep_fails(rendered: Path) -> None:
     assert placed(rendered, verify_folder(rendered)) == {("modules/old.bicep", "TG207")}
 
 
+def test_unreferenced_file_of_comments_only_is_fine(rendered: Path) -> None:
+    """Render writes such a placeholder when a module has nothing to deploy; it deploys nothing
+    whether or not it is called."""
+    (rendered / "modules" / "idle.bicep").write_text("// nothing to do\n", encoding="utf-8")
+    assert verify_folder(rendered) == []
+
+
 def test_journal_of_an_interrupted_write_fails(rendered: Path) -> None:
     (rendered / JOURNAL).write_text(json.dumps({"old": {}, "new": {}}), encoding="utf-8")
     code, stdout = verify(rendered)

@@ -3,7 +3,8 @@ from it, and every module call matching the module it calls (TG206-TG208).
 
 These catch what per-file checks cannot: an empty folder, a deleted `main.bicep`, a module cut
 short (its comments still parse, but the parameters `main.bicep` passes are gone), and stray
-`.bicep` files Bicep would never deploy. The entry points are the ones tokengate writes:
+`.bicep` files Bicep would never deploy (a file of comments only deploys nothing either way: render
+writes one for a module with nothing to do). The entry points are the ones tokengate writes:
 `main.bicep` (plus `subscription.bicep`, deploy's subscription-scope entry that calls it), or
 `infra/main.bicep` in an azd project (a folder with `azure.yaml`).
 """
@@ -43,6 +44,8 @@ def completeness_findings(
     if entries:
         reached = _reached(entries, parsed)
         for path in sorted(set(parsed) - reached):
+            if not _declares_anything(parsed[path]):
+                continue  # only comments: render's placeholder for a module with nothing to do
             yield Finding(
                 path,
                 1,
@@ -53,6 +56,10 @@ def completeness_findings(
             )
     for bicep in parsed.values():
         yield from _module_call_findings(bicep, parsed)
+
+
+def _declares_anything(bicep: BicepFile) -> bool:
+    return any(child.type != "comment" for child in bicep.tree.root_node.children)
 
 
 def _reached(entries: list[str], parsed: Mapping[str, BicepFile]) -> set[str]:
