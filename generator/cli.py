@@ -9,12 +9,17 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from generator import __version__
 from generator.commands.edge import SPEC_ARGUMENT, handles_errors
 from generator.errors import ExitCode, TokengateError
+
+if TYPE_CHECKING:
+    from generator.pipeline import Compiled
+    from generator.render import RenderedFile
 
 #: What `init` calls the schema file it writes next to the spec for editors.
 SCHEMA_FILE_NAME = "tokengate.schema.json"
@@ -84,9 +89,10 @@ def init(path: Path, force: bool) -> None:
     from generator.invocation import shown
     from generator.resources import lab_spec_path, spec_schema
 
-    if path.exists() and not force:
-        raise TokengateError(f"{path} already exists; pass --force to overwrite it")
     schema_path = path.with_name(SCHEMA_FILE_NAME)
+    for existing in (path, schema_path):
+        if (existing.exists() or existing.is_symlink()) and not force:
+            raise TokengateError(f"{existing} already exists; pass --force to overwrite it")
     lines = lab_spec_path().read_text(encoding="utf-8").splitlines(keepends=True)
     # Point the editor hint at a schema file written next to the spec.
     lines[0] = f"# yaml-language-server: $schema={SCHEMA_FILE_NAME}\n"
@@ -158,8 +164,15 @@ def render(spec: Path | None, out: Path, check: bool, force: bool) -> None:
     compiled = compile_path(spec, out)
     if compiled.warnings:
         click.echo(format_report(compiled.warnings), err=True)
+    files = _rendered_set(compiled)
     if check:
-        todo = plan(out, compiled.files, force=True)
+        todo = plan(out, files)
+        if todo.interrupted:
+            click.echo(
+                f"{out}: an earlier render or deploy was interrupted while publishing, so the "
+                "folder may mix old and new files",
+                err=True,
+            )
         if todo.has_changes:
             click.echo(f"{out}: out of date with {compiled.spec.file}:")
             for line in todo.lines():
@@ -168,13 +181,29 @@ def render(spec: Path | None, out: Path, check: bool, force: bool) -> None:
             sys.exit(int(ExitCode.CHANGED))
         click.echo(f"{out}: up to date ({len(todo.unchanged)} files)")
         return
-    done = write(out, compiled.files, force=force)
+    done = write(out, files, force=force)
+    if done.interrupted:
+        click.echo(f"{out}: finished an earlier write that was interrupted")
     for line in done.lines():
         click.echo(f"  {line}")
     click.echo(
         f"{out}: {len(done.added)} added, {len(done.changed)} changed, "
         f"{len(done.removed)} removed, {len(done.unchanged)} unchanged"
     )
+
+
+def _rendered_set(compiled: Compiled) -> dict[str, RenderedFile]:
+    """What `render` writes: the set `deploy` writes for the spec's own target, so the two never
+    remove each other's files. At subscription scope with the resource group named in the spec
+    that adds `subscription.bicep` and `subscription.parameters.json`."""
+    from generator.deploy import layout
+    from generator.deploy.target import SUBSCRIPTION_SCOPE, resolve
+
+    wanted = compiled.gateway.target
+    if wanted.scope != SUBSCRIPTION_SCOPE or wanted.resource_group is None:
+        return compiled.files
+    target = resolve(compiled, resource_group=None, location=None, subscription=None)
+    return layout.deploy_files(compiled, target)
 
 
 def _register_commands() -> None:

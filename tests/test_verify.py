@@ -22,13 +22,19 @@ CASES = sorted(p.name for p in BAD_OUTPUTS.iterdir() if p.is_dir())
 #: case → the findings it must produce: (file, line, rule id), and nothing else.
 EXPECTED = {
     "bad-azure-yaml": {("azure.yaml", 2, "TG221"), ("azure.yaml", 5, "TG221")},
+    "empty-folder": {("main.bicep", 1, "TG206")},
+    "missing-entry-point": {("main.bicep", 1, "TG206")},
+    "stray-bicep": {("old/leftover.bicep", 1, "TG207")},
+    "truncated-module": {("main.bicep", 5, "TG208")},
+    "unparseable-module": {("modules/settings.bicep", 4, "TG201")},
     "bad-loaded-json": {("subscriptions/batch-000.json", 4, "TG222")},
     "bad-parameters": {("main.parameters.json", 8, "TG220")},
     "bad-quota-period": {("policies/api-azure-openai.xml", 5, "TG216")},
     "malformed-xml": {("policies/api-azure-openai.xml", 13, "TG210")},
     "missing-base": {("policies/api-azure-openai.xml", 14, "TG212")},
     "missing-module": {("main.bicep", 2, "TG202")},
-    "missing-policy-file": {("modules/api.bicep", 18, "TG203")},
+    # Partial folders without their entry point: TG206 says so.
+    "missing-policy-file": {("modules/api.bicep", 18, "TG203"), ("main.bicep", 1, "TG206")},
     "missing-required-attribute": {("policies/api-azure-openai.xml", 5, "TG214")},
     "missing-section": {("policies/api-azure-openai.xml", 1, "TG211")},
     "misspelt-attribute": {("policies/api-azure-openai.xml", 5, "TG215")},
@@ -39,6 +45,7 @@ EXPECTED = {
     "too-many-resources": {("main.bicep", 1, "TG230")},
     "unknown-policy-element": {("policies/api-azure-openai.xml", 5, "TG213")},
     "wrong-api-version": {
+        ("main.bicep", 1, "TG206"),
         ("modules/monitoring.bicep", 4, "TG205"),
         ("modules/monitoring.bicep", 9, "TG204"),
     },
@@ -121,7 +128,7 @@ def test_load_limit_is_reported_on_the_calling_line() -> None:
 
 def test_module_sizes_add_up_to_the_caller() -> None:
     """Bicep inlines modules, so a small main.bicep calling a big module is big too."""
-    big = "param p string\n" + "".join(f"var v{i} = '{'x' * 1000}'\n" for i in range(2200))
+    big = "param p string = ''\n" + "".join(f"var v{i} = '{'x' * 1000}'\n" for i in range(2200))
     files = {"main.bicep": "module m 'big.bicep' = {\n  name: 'm'\n}\n", "big.bicep": big}
     places = {(f.file, f.rule_id) for f in verify_files(files)}
     assert places == {("main.bicep", "TG233"), ("big.bicep", "TG233")}

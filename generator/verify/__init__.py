@@ -4,7 +4,10 @@ The core works on a mapping {relative path: text}, so `render` verifies its outp
 and `verify OUT` checks a folder on disk (rendered, or edited by hand) with the same code.
 Each Bicep file is parsed once and the parse is shared by every check that needs it.
 
+    folder.py       reading a folder: unreadable and non-regular entries, journal,
+                    manifest                                                      TG200 TG209 TG25x
     bicep.py        grammar, module/load paths, resource types and API versions  TG201-TG205
+    completeness.py entry point, stray .bicep files, module calls vs parameters  TG206-TG208
     policy.py       policy XML: structure, <base />, known elements, token policies  TG210-TG218
     documents.py    parameters files, azure.yaml (official schemas), loaded JSON  TG220-TG222
     arm_limits.py   ARM limits per template, Bicep load limits                    TG230-TG234
@@ -23,6 +26,7 @@ from generator.findings import Finding
 from generator.verify import arm_limits, documents
 from generator.verify.bicep import BicepFile, bicep_findings, parse
 from generator.verify.checkov import checkov_findings
+from generator.verify.completeness import completeness_findings
 from generator.verify.folder import read_folder
 from generator.verify.paths import kind
 from generator.verify.policy import policy_findings
@@ -57,6 +61,7 @@ def verify_files(files: Mapping[str, str], schemas: SchemaChecks | None = None) 
         elif path in json_loaded:
             findings.extend(documents.loaded_json_findings(path, text))
     findings.extend(arm_limits.limit_findings(files, parsed))
+    findings.extend(completeness_findings(files, parsed))
     if schemas is not None:
         findings.extend(schemas.findings(files, parsed))
     return sorted(findings)

@@ -53,6 +53,25 @@ class Resource:
 
 
 @dataclass(frozen=True)
+class Parameter:
+    """One `param` declaration; `required` when it has no default and a non-nullable type."""
+
+    name: str
+    required: bool
+    line: int
+    column: int
+
+
+@dataclass(frozen=True)
+class ModuleCall:
+    """One `module` declaration: the file it calls and the parameter names it passes (None when
+    `params` is not an object literal, so the names cannot be known without evaluating it)."""
+
+    reference: Reference
+    passed: frozenset[str] | None
+
+
+@dataclass(frozen=True)
 class BicepFile:
     path: str
     source: bytes
@@ -62,6 +81,8 @@ class BicepFile:
     resources: tuple[Resource, ...]
     #: (parameter name, value node) of every module call's `params`: what loops iterate over.
     module_arguments: tuple[tuple[str, tree_sitter.Node], ...] = ()
+    parameters: tuple[Parameter, ...] = ()
+    module_calls: tuple[ModuleCall, ...] = ()
 
     def position(self, node: tree_sitter.Node) -> tuple[int, int]:
         return position(self.source, node)
@@ -107,6 +128,8 @@ def parse(path: str, text: str) -> BicepFile:
     references: list[Reference] = []
     resources: list[Resource] = []
     module_arguments: list[tuple[str, tree_sitter.Node]] = []
+    parameters: list[Parameter] = []
+    module_calls: list[ModuleCall] = []
     stack = [tree.root_node]
     while stack:
         node = stack.pop()
@@ -117,8 +140,14 @@ def parse(path: str, text: str) -> BicepFile:
         if node.type == "module_declaration":
             path_node = _first_child(node, "string")
             if path_node is not None:
-                references.append(_reference(path, source, "module", path_node))
+                reference = _reference(path, source, "module", path_node)
+                references.append(reference)
+                module_calls.append(ModuleCall(reference, _passed_names(node)))
             module_arguments.extend(_module_arguments(node))
+        elif node.type == "parameter_declaration":
+            declared_parameter = _parameter(source, node)
+            if declared_parameter is not None:
+                parameters.append(declared_parameter)
         elif node.type == "call_expression":
             name = node.children[0].text if node.children else None
             if name is not None and name.decode() in LOAD_FUNCTIONS:
@@ -138,7 +167,34 @@ def parse(path: str, text: str) -> BicepFile:
         tuple(references),
         tuple(resources),
         tuple(module_arguments),
+        tuple(parameters),
+        tuple(module_calls),
     )
+
+
+def _parameter(source: bytes, node: tree_sitter.Node) -> Parameter | None:
+    name = _first_child(node, "identifier")
+    if name is None or name.text is None:
+        return None
+    type_node = _first_child(node, "type")
+    nullable = type_node is not None and (type_node.text or b"").rstrip().endswith(b"?")
+    has_default = _first_child(node, "=") is not None
+    line, column = position(source, name)
+    return Parameter(name.text.decode(), not (nullable or has_default), line, column)
+
+
+def _passed_names(module: tree_sitter.Node) -> frozenset[str] | None:
+    body = _body(module)
+    if body is None:
+        return None
+    params = [value for key, value in object_properties(body) if key == "params"]
+    if not params:
+        return frozenset()
+    value = params[0]
+    literal_parts = {"{", "}", "object_property", "comment"}
+    if value.type != "object" or any(c.type not in literal_parts for c in value.children):
+        return None
+    return frozenset(key for key, _ in object_properties(value))
 
 
 def _describe_problem(node: tree_sitter.Node) -> str:

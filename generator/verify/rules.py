@@ -21,6 +21,14 @@ RULES: tuple[VerifyRule, ...] = (
     VerifyRule("TG203", "Every loadTextContent/loadJsonContent path names a file in the output"),
     VerifyRule("TG204", "Every resource type is one tokengate generates"),
     VerifyRule("TG205", "Every resource uses the API version tokengate chose for its type"),
+    VerifyRule("TG206", "The folder has its entry point main.bicep (an empty folder has none)"),
+    VerifyRule("TG207", "Every .bicep file is an entry point or a module an entry point reaches"),
+    VerifyRule(
+        "TG208", "A module call passes the parameters its module declares, and all required"
+    ),
+    VerifyRule(
+        "TG209", "Every entry is a regular file or folder (no dangling symlink, FIFO, device)"
+    ),
     VerifyRule("TG210", "A policy document is well-formed XML"),
     VerifyRule("TG211", "A policy has <policies> with inbound, backend, outbound, on-error"),
     VerifyRule("TG212", "Every policy section calls <base />"),
@@ -44,6 +52,8 @@ RULES: tuple[VerifyRule, ...] = (
         "TG242",
         "Resource bodies use only property names the provider schema knows (with --schemas)",
     ),
+    VerifyRule("TG250", "No write was interrupted while publishing (no journal in the folder)"),
+    VerifyRule("TG251", "Every file the manifest lists is present (and unchanged: a warning)"),
     VerifyRule("TG290", "checkov's Bicep checks pass (when checkov is installed)"),
 )
 
