@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from generator.deploy import commands
+from generator.deploy import az_json, commands
 from generator.deploy.redact import redact
 from generator.deploy.runner import Completed, TimedOut, ToolMissing, run
 from generator.deploy.target import Target
@@ -170,17 +170,12 @@ def _account_from_az(subscription: str | None, timeout: float | None) -> Account
 
 def _shape(text: str) -> str:
     """A short description of unexpected output, for messages (never the whole text)."""
-    stripped = text.strip()
-    if not stripped:
-        return "nothing"
+    if not text.strip():
+        return "it printed nothing"
     try:
-        document = json.loads(stripped)
+        return f"it printed {az_json.kind(json.loads(text))}"
     except ValueError:
-        return "not JSON"
-    kind = {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(
-        type(document), "a number" if isinstance(document, int | float) else "null"
-    )
-    return f"JSON {kind}"
+        return "it printed text that is not JSON"
 
 
 def _account(info: Mapping[str, Any], source: str) -> Account:

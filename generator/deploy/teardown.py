@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from generator.deploy import arm_errors, azd_flow, commands, preflight
+from generator.deploy import arm_errors, az_json, azd_flow, commands, preflight
 from generator.deploy.console import Console
 from generator.deploy.runner import Completed, run
 from generator.deploy.target import (
@@ -333,11 +333,16 @@ def _purge(
 def _soft_deleted(kind: str, name: Any, location: Any) -> SoftDeleted:
     """A soft-deleted resource whose name and region, read from az, are safe to pass back."""
     where = f"a soft-deleted {kind} listed by az"
-    return SoftDeleted(
-        kind,
-        check_argument(str(name), f"name of {where}"),
-        check_location(str(location).replace(" ", "").lower(), f"region of {where}"),
-    )
+    try:
+        return SoftDeleted(
+            kind,
+            check_argument(str(name), f"name of {where}"),
+            check_location(str(location).replace(" ", "").lower(), f"region of {where}"),
+        )
+    except TokengateError as error:  # az's output, not the user's input: exit 3
+        raise TokengateError(
+            f"{error.message}; nothing purged", exit_code=ExitCode.DEPLOY_FAILED
+        ) from None
 
 
 def _soft_deleted_apim(group: str, subscription: str, options: DownOptions) -> list[SoftDeleted]:
@@ -379,14 +384,14 @@ def _json_list(completed: Completed, command: str) -> list[Any]:
     if document is None and not completed.stdout.strip():
         return []
     if not isinstance(document, list):
-        raise _unexpected(command, f"JSON {type(document).__name__}, not a list")
+        raise _unexpected(command, f"{az_json.kind(document)}, not a list")
     return document
 
 
 def _json_object(completed: Completed, command: str) -> dict[str, Any]:
     document = _json(completed, command)
     if not isinstance(document, dict):
-        raise _unexpected(command, f"JSON {type(document).__name__}, not an object")
+        raise _unexpected(command, f"{az_json.kind(document)}, not an object")
     return document
 
 

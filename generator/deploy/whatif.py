@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from generator.deploy import az_json
 from generator.errors import ExitCode, TokengateError
 
 #: ARM's change types in the order a reviewer cares about them, with az's symbols.
@@ -54,17 +55,17 @@ def parse(text: str) -> list[Change]:
     if isinstance(document, dict) and "properties" in document and "changes" not in document:
         document = document["properties"]
     if not isinstance(document, dict):
-        raise _unreadable("JSON that is not an object")
+        raise _unreadable(az_json.kind(document))
     raw = document.get("changes")
     if raw is None:
         raw = []
     if not isinstance(raw, list):
-        raise _unreadable(f"`changes` as {type(raw).__name__}")
+        raise _unreadable(f"`changes` as {az_json.kind(raw)}")
     ranks = {name: rank for rank, name in enumerate(CHANGE_SYMBOLS)}
     changes = []
     for item in raw:
         if not isinstance(item, dict):
-            raise _unreadable(f"a change that is {type(item).__name__}, not an object")
+            raise _unreadable(f"a change that is {az_json.kind(item)}, not an object")
         change_type = str(item.get("changeType", "Unsupported"))
         resource_type, name = split_resource_id(str(item.get("resourceId", "")))
         changes.append(
