@@ -134,7 +134,9 @@ def down(spec: Path | None, **options: Any) -> None:
 
     With an azd project (from `up`): `azd down --purge --force`. Otherwise: delete the resource
     group, then purge its soft-deleted API Management and Azure OpenAI resources, which would
-    block a redeploy with the same names. Always asks first, unless --yes.
+    block a redeploy with the same names. The group is deleted only when all it holds is tagged
+    tokengate-gateway=<this gateway> (else --delete-foreign-resources). Always asks first,
+    unless --yes.
     """
     from generator.deploy.teardown import DownOptions
     from generator.deploy.teardown import down as run_down
