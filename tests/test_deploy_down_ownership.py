@@ -110,7 +110,7 @@ def test_delete_foreign_resources_deletes_and_says_so(fake: FakeCli, tmp_path: P
     assert code == 0, stderr
     assert deleted(fake) and "deleted resource group rg-lab" in stdout
     assert "(--delete-foreign-resources: deleted too)" in stderr
-    assert "Microsoft.Storage/storageAccounts stpayroll (no tag)" in stderr
+    assert "Microsoft.Storage/storageAccounts stpayroll (no tokengate-gateway tag)" in stderr
 
 
 def test_an_empty_untagged_group_is_deleted(fake: FakeCli, tmp_path: Path) -> None:

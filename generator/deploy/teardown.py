@@ -77,7 +77,11 @@ class Resource:
     gateway_tag: str | None
 
     def line(self) -> str:
-        tag = "no tag" if self.gateway_tag is None else f"{GATEWAY_TAG}={self.gateway_tag}"
+        tag = (
+            f"no {GATEWAY_TAG} tag"
+            if self.gateway_tag is None
+            else f"{GATEWAY_TAG}={self.gateway_tag}"
+        )
         return f"{self.resource_type} {self.name} ({tag})"
 
 
