@@ -14,3 +14,9 @@ def apim_name_prefix(gateway: str) -> str:
 def subdomain_prefix(gateway: str, account: str) -> str:
     """The Cognitive Services account name and custom subdomain before the unique suffix."""
     return f"{gateway}-{account}-"
+
+
+#: Tag key every resource tokengate deploys carries, with the gateway's name as its value.
+#: `down` deletes a resource group only when everything in it carries this tag for the gateway
+#: being taken down, so a group shared with other workloads is never deleted by accident.
+GATEWAY_TAG = "tokengate-gateway"

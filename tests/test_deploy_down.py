@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,15 @@ from generator.deploy.teardown import DownOptions, down
 from generator.pipeline import compile_path
 
 SUB = ["--subscription", SUBSCRIPTION_ID]
+TAG = {"tokengate-gateway": "lab-gateway"}
+GROUP = {"name": "rg-lab", "location": "swedencentral", "tags": TAG}
+RESOURCES = [
+    {
+        "name": "apim-lab-gateway-abc123",
+        "type": "Microsoft.ApiManagement/service",
+        "tags": {**TAG, "owner": "platform"},
+    }
+]
 
 
 def invoke(*args: str) -> tuple[int, str, str]:
@@ -25,7 +35,8 @@ def invoke(*args: str) -> tuple[int, str, str]:
 @pytest.fixture
 def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeCli:
     fake = FakeCli(tmp_path / "fake", monkeypatch, ("az", "azd")).healthy_az().healthy_azd()
-    fake.answer("az", "resource", "list", stdout='[{"name": "apim-lab-gateway-abc123"}]')
+    fake.answer("az", "group", "show", stdout=json.dumps(GROUP))
+    fake.answer("az", "resource", "list", stdout=json.dumps(RESOURCES))
     fake.answer("az", "group", "delete", stdout="")
     fake.answer("az", "apim", "deletedservice", "list", stdout=fixture_text("deleted-apim.json"))
     fake.answer("az", "apim", "deletedservice", "purge", stdout="")
@@ -43,8 +54,8 @@ def test_plain_down_deletes_the_group_and_purges_only_its_soft_deleted_resources
     code, stdout, stderr = invoke("down", "-g", "rg-lab", "--yes", "--project-dir", str(tmp_path))
     assert code == 0, stderr
     assert fake.calls()[2:] == [
-        ["az", "resource", "list", "--resource-group", "rg-lab", "--query",
-         "[].{name:name, type:type}", "--output", "json", *SUB],
+        ["az", "group", "show", "--name", "rg-lab", "--output", "json", *SUB],
+        ["az", "resource", "list", "--resource-group", "rg-lab", "--output", "json", *SUB],
         ["az", "group", "delete", "--name", "rg-lab", "--yes", *SUB],
         ["az", "apim", "deletedservice", "list", "--output", "json", *SUB],
         ["az", "cognitiveservices", "account", "list-deleted", "--output", "json", *SUB],
@@ -54,19 +65,37 @@ def test_plain_down_deletes_the_group_and_purges_only_its_soft_deleted_resources
          "--resource-group", "rg-lab", "--location", "swedencentral", *SUB],
     ]  # fmt: skip
     assert "deleted resource group rg-lab" in stdout
+    assert "ok    resource group rg-lab carries tokengate-gateway=lab-gateway" in stderr
+    assert "ok    1 of 1 resources carry tokengate-gateway=lab-gateway" in stderr
     assert "purged API Management apim-lab-gateway-abc123, Azure OpenAI account " in stdout
     assert "other" not in stdout and "someone-elses" not in stdout
 
 
 def test_down_twice_notes_the_missing_group_and_still_purges(fake: FakeCli, tmp_path: Path) -> None:
     gone = "ERROR: (ResourceGroupNotFound) Resource group 'rg-lab' could not be found.\n"
-    fake.answer("az", "group", "delete", stderr=gone, exit=3)
+    fake.answer("az", "group", "show", stderr=gone, exit=3)
     fake.answer("az", "apim", "deletedservice", "list", stdout="[]")
     fake.answer("az", "cognitiveservices", "account", "list-deleted", stdout="[]")
     code, stdout, stderr = invoke("down", "-g", "rg-lab", "--yes", "--project-dir", str(tmp_path))
     assert code == 0, stderr
     assert "note  resource group rg-lab was already deleted" in stderr
+    assert "resource group rg-lab was already deleted" in stdout
+    assert "deleted resource group" not in stdout
+    assert not any(call[1:3] == ["group", "delete"] for call in fake.calls())
+    assert "resource group rg-lab was already deleted" in stdout
     assert "nothing soft-deleted to purge" in stdout
+
+
+def test_group_deleted_between_the_check_and_the_delete_is_noted(
+    fake: FakeCli, tmp_path: Path
+) -> None:
+    gone = "ERROR: (ResourceGroupNotFound) Resource group 'rg-lab' could not be found.\n"
+    fake.answer("az", "group", "delete", stderr=gone, exit=3)
+    code, stdout, stderr = invoke("down", "-g", "rg-lab", "--yes", "--project-dir", str(tmp_path))
+    assert code == 0, stderr
+    assert "note  resource group rg-lab was already deleted" in stderr
+    assert "resource group rg-lab was already deleted" in stdout
+    assert "deleted resource group" not in stdout
 
 
 def test_failed_purge_exits_3(fake: FakeCli, tmp_path: Path) -> None:

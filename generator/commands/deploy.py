@@ -7,7 +7,8 @@ this module while it loads, so its SPEC_ARGUMENT and handles_errors are taken in
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -25,7 +26,10 @@ _SUBSCRIPTION = click.option(
 _TIMEOUT = click.option(
     "--timeout",
     type=click.FloatRange(min=1),
-    help="Stop az/azd (SIGTERM, then SIGKILL) if one step runs longer than this many seconds.",
+    help=(
+        "Stop az/azd and their children (SIGTERM, then SIGKILL) if one step, checks included, "
+        "runs longer than this many seconds (default: 120 s for checks, none for deployments)."
+    ),
 )
 _DRY_RUN = click.option(
     "--dry-run", is_flag=True, help="Print the az/azd commands, one per line, and run nothing."
@@ -86,6 +90,14 @@ DOWN_OPTIONS: Sequence[Decorator] = (
     _DRY_RUN,
     _YES,
     _TIMEOUT,
+    click.option(
+        "--delete-foreign-resources",
+        is_flag=True,
+        help=(
+            "Delete the resource group even if it holds resources not tagged "
+            "tokengate-gateway=<this gateway> (without it, down refuses and lists them)."
+        ),
+    ),
 )
 
 
@@ -99,7 +111,8 @@ def deploy(spec: Path | None, **options: Any) -> None:
     from generator.deploy.az_flow import deploy as run_deploy
 
     compiled = _compiled(spec, options.get("out"))
-    run_deploy(compiled, DeployOptions(**options), _console())
+    with _redacted_errors():
+        run_deploy(compiled, DeployOptions(**options), _console())
 
 
 def up(spec: Path | None, **options: Any) -> None:
@@ -112,7 +125,8 @@ def up(spec: Path | None, **options: Any) -> None:
     from generator.deploy.azd_flow import up as run_up
 
     compiled = _compiled(spec)
-    run_up(compiled, UpOptions(**options), _console())
+    with _redacted_errors():
+        run_up(compiled, UpOptions(**options), _console())
 
 
 def down(spec: Path | None, **options: Any) -> None:
@@ -120,13 +134,16 @@ def down(spec: Path | None, **options: Any) -> None:
 
     With an azd project (from `up`): `azd down --purge --force`. Otherwise: delete the resource
     group, then purge its soft-deleted API Management and Azure OpenAI resources, which would
-    block a redeploy with the same names. Always asks first, unless --yes.
+    block a redeploy with the same names. The group is deleted only when all it holds is tagged
+    tokengate-gateway=<this gateway> (else --delete-foreign-resources). Always asks first,
+    unless --yes.
     """
     from generator.deploy.teardown import DownOptions
     from generator.deploy.teardown import down as run_down
 
     compiled = _compiled(spec)
-    run_down(compiled, DownOptions(**options), _console())
+    with _redacted_errors():
+        run_down(compiled, DownOptions(**options), _console())
 
 
 def _compiled(spec: Path | None, out: Path | None = None) -> Compiled:
@@ -140,8 +157,23 @@ def _compiled(spec: Path | None, out: Path | None = None) -> Compiled:
     return compiled
 
 
+@contextmanager
+def _redacted_errors() -> Iterator[None]:
+    """Error messages quote az/ARM; redact them before the CLI edge prints them."""
+    from generator.deploy.redact import redact
+    from generator.errors import TokengateError
+
+    try:
+        yield
+    except TokengateError as error:
+        error.message = redact(error.message)
+        raise
+
+
 def _console() -> Console:
+    """Click's streams, with every line redacted: results and commentary quote az output."""
     from generator.deploy.console import Console
+    from generator.deploy.redact import redact
 
     stderr = sys.stderr
 
@@ -152,8 +184,8 @@ def _console() -> Console:
             raise KeyboardInterrupt from None
 
     return Console(
-        out=click.echo,
-        err=lambda line: click.echo(line, err=True),
+        out=lambda line: click.echo(redact(line)),
+        err=lambda line: click.echo(redact(line), err=True),
         progress_stream=stderr,
         interactive=stderr.isatty(),
         confirm=confirm if sys.stdin.isatty() else None,

@@ -11,6 +11,8 @@ them:
 - `watch`       one long step under `progress` (status line or plain lines), Ctrl-C and timeout
 - `arm_errors`  az/azd failures turned into ARM error codes, messages and hints
 - `outputs`     what a user needs afterwards: URLs, names and the next command to try
+- `redact`      secrets in az/azd/ARM text replaced before the user sees it
+- `az_json`     words for JSON of an unexpected shape, for messages
 - `az_flow`, `azd_flow`, `teardown`   `deploy`, `up` and `down`, step by step, writing to a
   `console.Console`
 """

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from generator.deploy.redact import redact
 from generator.deploy.runner import Completed
 
 #: Errors shown per failure; ARM can return dozens of identical inner errors.
@@ -109,7 +110,8 @@ def _line_errors(text: str) -> Iterator[ArmError]:
 
 
 def failure_message(summary: str, completed: Completed, *, subscription: str | None = None) -> str:
-    """`summary`, the errors (or the last lines az printed), and hints; no traceback."""
+    """`summary`, the errors (or the last lines az printed), and hints; no traceback, and no
+    secret that az or ARM echoed (`redact`)."""
     errors = parse(f"{completed.stderr}\n{completed.stdout}")
     lines = [f"{summary} (exit code {completed.returncode})"]
     if errors:
@@ -118,7 +120,7 @@ def failure_message(summary: str, completed: Completed, *, subscription: str | N
         printed = [line.strip() for line in completed.stderr.splitlines() if line.strip()]
         lines += [f"  {line}" for line in printed[-_MAX_ERRORS:]] or ["  (nothing on stderr)"]
     lines += [f"  hint: {hint}" for hint in hints(errors, subscription=subscription)]
-    return "\n".join(lines)
+    return redact("\n".join(lines))
 
 
 def hints(errors: list[ArmError], *, subscription: str | None = None) -> list[str]:

@@ -2,7 +2,8 @@
 
 Safe to run twice: the deployment name is stable and ARM's incremental mode updates what exists.
 Nothing is asked when stdin is not a terminal; then `--yes` is required, and that is checked
-before any command runs.
+before any command runs. `--dry-run` writes nothing: it says what rendering would change in OUT
+and prints the commands that would run on those files.
 """
 
 from __future__ import annotations
@@ -13,14 +14,14 @@ from pathlib import Path
 
 from generator.deploy import arm_errors, commands, layout, preflight, whatif
 from generator.deploy.console import Console
-from generator.deploy.outputs import from_deployment, report
+from generator.deploy.outputs import OutputsUnreadable, from_deployment, report
 from generator.deploy.progress import Operation, parse_operations
 from generator.deploy.runner import run
-from generator.deploy.target import Target, resolve
+from generator.deploy.target import Target, check_path, check_subscription, resolve
 from generator.deploy.watch import watch
 from generator.errors import ExitCode, TokengateError
 from generator.pipeline import Compiled
-from generator.write import write
+from generator.write import plan, write
 
 
 @dataclass(frozen=True)
@@ -51,30 +52,43 @@ def deploy(compiled: Compiled, options: DeployOptions, console: Console) -> None
             "stdin is not a terminal, so tokengate cannot ask before deploying: pass --yes "
             "(--what-if previews the changes, --dry-run prints the commands)"
         )
+    check_path(options.out, "--out")
     files = layout.deploy_files(compiled, target)
+    template, parameters = (options.out / path for path in layout.entry_paths(target))
+    if options.dry_run:
+        todo = plan(options.out, files, force=options.force)
+        console.err(
+            f"{options.out}: would add {len(todo.added)}, change {len(todo.changed)}, "
+            f"remove {len(todo.removed)} ({len(todo.unchanged)} unchanged); dry run, "
+            "nothing written"
+        )
+        console.out(commands.shell_line(commands.what_if(target, template, parameters)))
+        if not options.what_if_only:
+            console.out(commands.shell_line(commands.create(target, template, parameters)))
+        return
     done = write(options.out, files, force=options.force)
     console.err(
         f"{options.out}: {len(done.added)} added, {len(done.changed)} changed, "
         f"{len(done.removed)} removed, {len(done.unchanged)} unchanged"
     )
-    template, parameters = (options.out / path for path in layout.entry_paths(target))
-    if options.dry_run:
-        console.out(commands.shell_line(commands.what_if(target, template, parameters)))
-        if not options.what_if_only:
-            console.out(commands.shell_line(commands.create(target, template, parameters)))
-        return
 
+    timeout = options.timeout
     console.err("preflight:")
-    preflight.check_az(console.err)
-    account = preflight.signed_in_account(target.subscription, console.err)
-    preflight.check_bicep(console.err)
+    preflight.check_az(console.err, timeout=timeout)
+    account = preflight.signed_in_account(target.subscription, console.err, timeout=timeout)
+    preflight.check_bicep(console.err, timeout=timeout)
     preflight.note_providers(
-        preflight.required_namespaces(files.values()), target.subscription, console.err
+        preflight.required_namespaces(files.values()),
+        target.subscription,
+        console.err,
+        timeout=timeout,
     )
     # Pin the subscription the preflight showed, whatever `az account set` says later.
-    target = dataclasses.replace(target, subscription=account.subscription_id)
+    target = dataclasses.replace(
+        target, subscription=check_subscription(account.subscription_id, account.source)
+    )
     if not target.at_subscription:
-        preflight.check_resource_group(target, console.err)
+        preflight.check_resource_group(target, console.err, timeout=timeout)
 
     _what_if(target, template, parameters, options, console)
     if options.what_if_only:
@@ -91,7 +105,7 @@ def deploy(compiled: Compiled, options: DeployOptions, console: Console) -> None
         label=f"deploying {target.deployment_name}",
         timeout=options.timeout,
         still_running_hint=_still_running(target),
-        poll=lambda: _operations(target),
+        poll=lambda: _operations(target, timeout),
         poll_seconds=options.poll_seconds,
     )
     if not completed.ok:
@@ -103,8 +117,15 @@ def deploy(compiled: Compiled, options: DeployOptions, console: Console) -> None
             ),
             exit_code=ExitCode.DEPLOY_FAILED,
         )
-    outputs = from_deployment(completed.stdout)
     console.out(f"deployed {compiled.gateway.name} to {where} ({target.deployment_name})")
+    try:
+        outputs = from_deployment(completed.stdout)
+    except OutputsUnreadable as unreadable:
+        console.err(
+            f"warning: the deployment succeeded, but its outputs could not be read "
+            f"({unreadable.message}); see them with `{commands.shell_line(commands.show(target))}`"
+        )
+        return
     for line in report(
         outputs,
         compiled.gateway,
@@ -135,10 +156,10 @@ def _what_if(
         console.out(line)
 
 
-def _operations(target: Target) -> list[Operation] | None:
+def _operations(target: Target, timeout: float | None) -> list[Operation] | None:
     """The deployment's operations, or None while they cannot be read (not started yet)."""
     try:
-        completed = run(commands.operations(target), timeout=preflight.PROBE_TIMEOUT)
+        completed = run(commands.operations(target), timeout=preflight.probe_timeout(timeout))
     except TokengateError:
         return None
     return parse_operations(completed.stdout) if completed.ok else None

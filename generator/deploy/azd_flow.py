@@ -17,12 +17,14 @@ from generator.deploy.runner import run
 from generator.deploy.target import (
     check_environment,
     check_location,
+    check_path,
+    check_resource_group,
     check_subscription,
 )
 from generator.deploy.watch import watch
 from generator.errors import ExitCode, TokengateError
 from generator.pipeline import Compiled
-from generator.write import write
+from generator.write import plan, write
 
 _ESCAPES = {"n": "\n", "r": "\r"}
 
@@ -38,8 +40,11 @@ class UpOptions:
 
 
 def environment_name(compiled: Compiled, given: str | None) -> str:
-    """`--env`, or the spec's name (what a second `up` and `down` will find again)."""
-    return check_environment(given or compiled.gateway.name, "--env")
+    """`--env`, or the spec's name (what a second `up` and `down` will find again); `--env ""`
+    is an error, not a request for the default."""
+    if given is None:
+        return check_environment(compiled.gateway.name, "gateway name (spec)")
+    return check_environment(given, "--env")
 
 
 def environment_exists(project: Path, environment: str) -> bool:
@@ -48,29 +53,44 @@ def environment_exists(project: Path, environment: str) -> bool:
 
 def up(compiled: Compiled, options: UpOptions, console: Console) -> None:
     environment = environment_name(compiled, options.environment)
-    location = check_location(options.location or compiled.gateway.location, "--location")
-    subscription = check_subscription(options.subscription)
-    files = layout.azd_files(compiled, compiled.gateway.target.resource_group)
-    done = write(options.project, files)
-    console.err(
-        f"{options.project}: {len(done.added)} added, {len(done.changed)} changed, "
-        f"{len(done.removed)} removed, {len(done.unchanged)} unchanged"
+    location = (
+        check_location(compiled.gateway.location, "location (spec)")
+        if options.location is None
+        else check_location(options.location, "--location")
     )
+    subscription = check_subscription(options.subscription)
+    check_path(options.project, "--project-dir")
+    group = compiled.gateway.target.resource_group
+    if group is not None:
+        check_resource_group(group, "deployment.resourceGroup (spec)")
+    files = layout.azd_files(compiled, group)
     new_environment = not environment_exists(options.project, environment)
     if options.dry_run:
+        todo = plan(options.project, files)
+        console.err(
+            f"{options.project}: would add {len(todo.added)}, change {len(todo.changed)}, "
+            f"remove {len(todo.removed)} ({len(todo.unchanged)} unchanged); dry run, "
+            "nothing written"
+        )
         if new_environment:
             new = commands.azd_env_new(options.project, environment, location, subscription)
             console.out(commands.shell_line(new))
         console.out(commands.shell_line(commands.azd_up(options.project, environment)))
         return
+    done = write(options.project, files)
+    console.err(
+        f"{options.project}: {len(done.added)} added, {len(done.changed)} changed, "
+        f"{len(done.removed)} removed, {len(done.unchanged)} unchanged"
+    )
 
+    timeout = options.timeout
     console.err("preflight:")
-    preflight.check_azd(console.err)
-    preflight.check_azd_login(console.err)
+    preflight.check_azd(console.err, timeout=timeout)
+    preflight.check_azd_login(console.err, timeout=timeout)
     if new_environment:
         if subscription is None:
-            subscription = _signed_in_subscription(console)
-        _create_environment(options.project, environment, location, subscription, console)
+            subscription = _signed_in_subscription(console, timeout)
+        _create_environment(options.project, environment, location, subscription, console, timeout)
     else:
         console.err(f"  ok    azd environment {environment} exists")
 
@@ -90,7 +110,7 @@ def up(compiled: Compiled, options: UpOptions, console: Console) -> None:
             arm_errors.failure_message("azd up failed", completed),
             exit_code=ExitCode.DEPLOY_FAILED,
         )
-    values = _environment_values(options.project, environment)
+    values = _environment_values(options.project, environment, timeout)
     outputs = from_values(values)
     console.out(f"deployed {compiled.gateway.name} with azd (environment {environment})")
     for line in report(
@@ -102,20 +122,26 @@ def up(compiled: Compiled, options: UpOptions, console: Console) -> None:
         console.out(line)
 
 
-def _signed_in_subscription(console: Console) -> str | None:
+def _signed_in_subscription(console: Console, timeout: float | None) -> str | None:
     """The az CLI's current subscription, so azd uses the same one; None without az."""
     try:
-        return preflight.signed_in_account(None, console.err).subscription_id
+        account = preflight.signed_in_account(None, console.err, timeout=timeout)
+        return check_subscription(account.subscription_id, account.source)
     except preflight.PreflightFailed:
         console.err("  note  no az subscription to copy: azd uses its own default subscription")
         return None
 
 
 def _create_environment(
-    project: Path, environment: str, location: str, subscription: str | None, console: Console
+    project: Path,
+    environment: str,
+    location: str,
+    subscription: str | None,
+    console: Console,
+    timeout: float | None,
 ) -> None:
     argv = commands.azd_env_new(project, environment, location, subscription)
-    completed = run(argv, timeout=preflight.PROBE_TIMEOUT)
+    completed = run(argv, timeout=preflight.probe_timeout(timeout))
     if not completed.ok:
         raise TokengateError(
             arm_errors.failure_message(f"`{commands.shell_line(argv)}` failed", completed),
@@ -124,9 +150,9 @@ def _create_environment(
     console.err(f"  ok    azd environment {environment} created ({location})")
 
 
-def _environment_values(project: Path, environment: str) -> dict[str, str]:
+def _environment_values(project: Path, environment: str, timeout: float | None) -> dict[str, str]:
     argv = commands.azd_env_values(project, environment)
-    completed = run(argv, timeout=preflight.PROBE_TIMEOUT)
+    completed = run(argv, timeout=preflight.probe_timeout(timeout))
     if not completed.ok:
         raise TokengateError(
             arm_errors.failure_message(f"`{commands.shell_line(argv)}` failed", completed),
@@ -177,8 +203,8 @@ def down(
         console.out(commands.shell_line(argv))
         return
     console.err("preflight:")
-    preflight.check_azd(console.err)
-    preflight.check_azd_login(console.err)
+    preflight.check_azd(console.err, timeout=timeout)
+    preflight.check_azd_login(console.err, timeout=timeout)
     question = (
         f"Delete every Azure resource of azd environment {environment} ({project}) and purge "
         "its soft-deleted ones? This cannot be undone."

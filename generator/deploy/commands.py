@@ -21,7 +21,13 @@ def shell_line(argv: Sequence[str]) -> str:
 
 
 def _subscription(subscription: str | None) -> Argv:
-    return ["--subscription", subscription] if subscription else []
+    return [] if subscription is None else ["--subscription", subscription]
+
+
+def path_argument(path: Path) -> str:
+    """`path` as one argument that cannot be read as an option (`-out` becomes `./-out`)."""
+    text = str(path)
+    return f"./{text}" if text.startswith("-") else text
 
 
 # --- preflight ------------------------------------------------------------------------------
@@ -89,7 +95,7 @@ def _deployment(target: Target, template: Path, parameters: Path) -> Argv:
         target.deployment_name,
         *where,
         "--template-file",
-        str(template),
+        path_argument(template),
         "--parameters",
         f"@{parameters}",
         *_subscription(target.subscription),
@@ -178,15 +184,27 @@ def cancel(target: Target) -> Argv:
 # --- down (plain deployments) ---------------------------------------------------------------
 
 
+def show_group(resource_group: str, subscription: str | None) -> Argv:
+    return [
+        "az",
+        "group",
+        "show",
+        "--name",
+        resource_group,
+        "--output",
+        "json",
+        *_subscription(subscription),
+    ]
+
+
 def list_resources(resource_group: str, subscription: str | None) -> Argv:
+    """Every resource in the group with its tags (no `--query`: `down` reads the tags)."""
     return [
         "az",
         "resource",
         "list",
         "--resource-group",
         resource_group,
-        "--query",
-        "[].{name:name, type:type}",
         "--output",
         "json",
         *_subscription(subscription),
@@ -274,17 +292,33 @@ def azd_env_new(project: Path, environment: str, location: str, subscription: st
         location,
         *_subscription(subscription),
         "--cwd",
-        str(project),
+        path_argument(project),
         "--no-prompt",
     ]
 
 
 def azd_up(project: Path, environment: str) -> Argv:
-    return ["azd", "up", "--environment", environment, "--cwd", str(project), "--no-prompt"]
+    return [
+        "azd",
+        "up",
+        "--environment",
+        environment,
+        "--cwd",
+        path_argument(project),
+        "--no-prompt",
+    ]
 
 
 def azd_env_values(project: Path, environment: str) -> Argv:
-    return ["azd", "env", "get-values", "--environment", environment, "--cwd", str(project)]
+    return [
+        "azd",
+        "env",
+        "get-values",
+        "--environment",
+        environment,
+        "--cwd",
+        path_argument(project),
+    ]
 
 
 def azd_down(project: Path, environment: str) -> Argv:
@@ -296,6 +330,6 @@ def azd_down(project: Path, environment: str) -> Argv:
         "--purge",
         "--force",
         "--cwd",
-        str(project),
+        path_argument(project),
         "--no-prompt",
     ]

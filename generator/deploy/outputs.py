@@ -15,6 +15,7 @@ from typing import Any
 
 from generator import azure
 from generator.deploy.commands import shell_line
+from generator.errors import TokengateError
 from generator.model import Gateway
 
 
@@ -28,16 +29,31 @@ class GatewayOutputs:
     resource_group: str | None
 
 
+class OutputsUnreadable(TokengateError):
+    """The deployment result holds no readable outputs (the deployment itself succeeded)."""
+
+
 def from_deployment(text: str) -> GatewayOutputs:
-    """`az deployment ... create --output json` → outputs (`properties.outputs.<name>.value`)."""
+    """`az deployment ... create --output json` → outputs (`properties.outputs.<name>.value`).
+
+    Raises OutputsUnreadable when the result is not that shape; the caller still reports the
+    deployment as succeeded, since az said so with its exit code.
+    """
     try:
         document: Any = json.loads(text)
     except ValueError:
-        document = {}
-    raw = (document.get("properties") or {}).get("outputs") if isinstance(document, dict) else {}
+        raise OutputsUnreadable("az printed no JSON result") from None
+    properties = document.get("properties") if isinstance(document, dict) else None
+    if not isinstance(properties, dict):
+        raise OutputsUnreadable("the result has no `properties` object")
+    raw = properties.get("outputs")
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise OutputsUnreadable("`properties.outputs` is not an object")
     values = {
-        name: entry.get("value") if isinstance(entry, dict) else entry
-        for name, entry in (raw or {}).items()
+        str(name): entry.get("value") if isinstance(entry, dict) else entry
+        for name, entry in raw.items()
     }
     return from_values(values)
 
@@ -48,7 +64,7 @@ def from_values(values: Mapping[str, Any]) -> GatewayOutputs:
 
     def text(name: str) -> str:
         value = folded.get(name.lower())
-        return "" if value is None else str(value)
+        return value if isinstance(value, str) else ""
 
     consumers: Any = folded.get("consumersubscriptions") or []
     if isinstance(consumers, str):
@@ -56,6 +72,8 @@ def from_values(values: Mapping[str, Any]) -> GatewayOutputs:
             consumers = json.loads(consumers)
         except ValueError:
             consumers = [consumers]
+    if not isinstance(consumers, list):
+        consumers = []
     return GatewayOutputs(
         gateway_url=text("gatewayUrl"),
         api_path=text("apiPath"),

@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from generator.deploy import commands
+from generator.deploy import az_json, commands
+from generator.deploy.redact import redact
 from generator.deploy.runner import Completed, TimedOut, ToolMissing, run
 from generator.deploy.target import Target
 from generator.errors import ExitCode, TokengateError
@@ -28,8 +29,16 @@ Report = Callable[[str], None]
 MIN_AZ = (2, 38, 0)
 #: 1.0.0 is the first generally available azd.
 MIN_AZD = (1, 0, 0)
-#: A probe that takes longer than this is hung (network, proxy, a token refresh prompt).
+#: Without `--timeout`, a probe that takes longer than this is hung (network, proxy, a token
+#: refresh prompt). With `--timeout`, that limit applies to probes too: a user who says "stop
+#: after 5 s" must not wait two minutes for a hung `az version`.
 PROBE_TIMEOUT = 120.0
+
+
+def probe_timeout(timeout: float | None) -> float:
+    """The limit for one short `az`/`azd` call: `--timeout` when given, else PROBE_TIMEOUT."""
+    return PROBE_TIMEOUT if timeout is None else timeout
+
 
 INSTALL_AZ = "install the Azure CLI: https://learn.microsoft.com/cli/azure/install-azure-cli"
 INSTALL_AZD = (
@@ -69,27 +78,29 @@ def _dotted(version: tuple[int, ...]) -> str:
     return ".".join(str(part) for part in version)
 
 
-def _probe(argv: list[str], install_hint: str) -> Completed:
+def _probe(argv: list[str], install_hint: str, timeout: float | None) -> Completed:
+    limit = probe_timeout(timeout)
     try:
-        return run(argv, timeout=PROBE_TIMEOUT)
+        return run(argv, timeout=limit)
     except ToolMissing as missing:
         raise PreflightFailed(f"{missing.tool} not found on PATH", install_hint) from None
     except TimedOut:
         raise PreflightFailed(
-            f"`{commands.shell_line(argv)}` did not answer within {PROBE_TIMEOUT:g}s",
+            f"`{commands.shell_line(argv)}` did not answer within {limit:g}s",
             "check the network and proxy settings, then run it yourself to see what it waits for",
         ) from None
 
 
 def _first_line(completed: Completed) -> str:
+    """The first thing the probe printed, redacted (az may echo a token or key in an error)."""
     for line in (completed.stderr + completed.stdout).splitlines():
         if line.strip():
-            return line.strip().removeprefix("ERROR: ")
+            return redact(line.strip().removeprefix("ERROR: "))
     return f"exit code {completed.returncode}"
 
 
-def check_az(report: Report) -> tuple[int, int, int]:
-    completed = _probe(commands.az_version(), INSTALL_AZ)
+def check_az(report: Report, *, timeout: float | None = None) -> tuple[int, int, int]:
+    completed = _probe(commands.az_version(), INSTALL_AZ, timeout)
     version = None
     if completed.ok:
         try:
@@ -109,11 +120,13 @@ def check_az(report: Report) -> tuple[int, int, int]:
     return version
 
 
-def signed_in_account(subscription: str | None, report: Report) -> Account:
+def signed_in_account(
+    subscription: str | None, report: Report, *, timeout: float | None = None
+) -> Account:
     """Who is signed in and which subscription a deployment will use."""
     account = _account_from_profile(subscription)
     if account is None:
-        account = _account_from_az(subscription)
+        account = _account_from_az(subscription, timeout)
     report(f"  ok    {account.describe()}")
     return account
 
@@ -136,8 +149,8 @@ def _account_from_profile(subscription: str | None) -> Account | None:
     return _account(info, "azure-cli-core")
 
 
-def _account_from_az(subscription: str | None) -> Account:
-    completed = _probe(commands.az_account_show(subscription), INSTALL_AZ)
+def _account_from_az(subscription: str | None, timeout: float | None) -> Account:
+    completed = _probe(commands.az_account_show(subscription), INSTALL_AZ, timeout)
     if not completed.ok:
         raise PreflightFailed(
             f"not signed in to Azure: {_first_line(completed)}", _login_hint(subscription)
@@ -145,17 +158,37 @@ def _account_from_az(subscription: str | None) -> Account:
     try:
         info = json.loads(completed.stdout)
     except ValueError:
+        info = None
+    if not isinstance(info, dict):
+        # `null`, `[]` or text: az answered, but not with an account.
         raise PreflightFailed(
-            "`az account show` printed no account", _login_hint(subscription)
-        ) from None
+            f"`az account show` printed no account ({_shape(completed.stdout)})",
+            _login_hint(subscription),
+        )
     return _account(info, "az account show")
 
 
+def _shape(text: str) -> str:
+    """A short description of unexpected output, for messages (never the whole text)."""
+    if not text.strip():
+        return "it printed nothing"
+    try:
+        return f"it printed {az_json.kind(json.loads(text))}"
+    except ValueError:
+        return "it printed text that is not JSON"
+
+
 def _account(info: Mapping[str, Any], source: str) -> Account:
-    user = info.get("user") or {}
+    """The account, or a preflight failure when the subscription id is missing: pinning
+    `--subscription ?` later would be worse than stopping now."""
+    user = info.get("user")
+    subscription_id = info.get("id")
+    if not isinstance(subscription_id, str) or not subscription_id.strip():
+        raise PreflightFailed(f"{source} named no subscription id", _login_hint(None))
+    name = info.get("name")
     return Account(
-        subscription_id=str(info.get("id", "?")),
-        subscription_name=str(info.get("name", "?")),
+        subscription_id=subscription_id,
+        subscription_name=name if isinstance(name, str) and name else subscription_id,
         user=str(user.get("name", "?")) if isinstance(user, dict) else "?",
         source=source,
     )
@@ -170,8 +203,8 @@ def _login_hint(subscription: str | None) -> str:
     return "run `az login` (and `az account set --subscription <id>` to choose a subscription)"
 
 
-def check_bicep(report: Report) -> None:
-    completed = _probe(commands.az_bicep_version(), INSTALL_AZ)
+def check_bicep(report: Report, *, timeout: float | None = None) -> None:
+    completed = _probe(commands.az_bicep_version(), INSTALL_AZ, timeout)
     version = parse_version(completed.stdout) if completed.ok else None
     if version is None:
         raise PreflightFailed(
@@ -191,15 +224,21 @@ def required_namespaces(files: Iterable[RenderedFile]) -> list[str]:
     return sorted(found)
 
 
-def note_providers(namespaces: Iterable[str], subscription: str | None, report: Report) -> None:
+def note_providers(
+    namespaces: Iterable[str],
+    subscription: str | None,
+    report: Report,
+    *,
+    timeout: float | None = None,
+) -> None:
     """Note providers that are not registered; ARM registers them on first use if it may."""
     wanted = list(namespaces)
-    completed = _probe(commands.az_provider_states(subscription), INSTALL_AZ)
+    completed = _probe(commands.az_provider_states(subscription), INSTALL_AZ, timeout)
     try:
-        states = {
-            str(item["namespace"]).lower(): str(item["state"])
-            for item in json.loads(completed.stdout)
-        }
+        listed = json.loads(completed.stdout)
+        if not isinstance(listed, list):
+            raise TypeError("not a list")
+        states = {str(item["namespace"]).lower(): str(item["state"]) for item in listed}
     except (ValueError, TypeError, KeyError):
         report(f"  note  could not read resource provider registrations: {_first_line(completed)}")
         return
@@ -217,8 +256,8 @@ def note_providers(namespaces: Iterable[str], subscription: str | None, report: 
         report(f"  ok    registered resource providers: {', '.join(registered)}")
 
 
-def check_resource_group(target: Target, report: Report) -> None:
-    completed = _probe(commands.az_group_exists(target), INSTALL_AZ)
+def check_resource_group(target: Target, report: Report, *, timeout: float | None = None) -> None:
+    completed = _probe(commands.az_group_exists(target), INSTALL_AZ, timeout)
     exists = completed.ok and completed.stdout.strip() == "true"
     if not exists:
         reason = (
@@ -235,8 +274,8 @@ def check_resource_group(target: Target, report: Report) -> None:
     report(f"  ok    resource group {target.resource_group} exists")
 
 
-def check_azd(report: Report) -> tuple[int, int, int]:
-    completed = _probe(commands.azd_version(), INSTALL_AZD)
+def check_azd(report: Report, *, timeout: float | None = None) -> tuple[int, int, int]:
+    completed = _probe(commands.azd_version(), INSTALL_AZD, timeout)
     version = None
     if completed.ok:
         try:
@@ -256,9 +295,9 @@ def check_azd(report: Report) -> tuple[int, int, int]:
     return version
 
 
-def check_azd_login(report: Report) -> None:
+def check_azd_login(report: Report, *, timeout: float | None = None) -> None:
     """`azd auth login --check-status` always exits 0; the JSON `status` tells."""
-    completed = _probe(commands.azd_login_status(), INSTALL_AZD)
+    completed = _probe(commands.azd_login_status(), INSTALL_AZD, timeout)
     try:
         status = json.loads(completed.stdout).get("status")
     except (ValueError, AttributeError):

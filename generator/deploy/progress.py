@@ -38,9 +38,11 @@ def parse_operations(text: str) -> list[Operation] | None:
         return None
     operations = []
     for item in items:
-        properties = item.get("properties", {}) if isinstance(item, dict) else {}
-        target = properties.get("targetResource") or {}
-        if not target.get("resourceName"):
+        properties = item.get("properties") if isinstance(item, dict) else None
+        if not isinstance(properties, dict):
+            continue
+        target = properties.get("targetResource")
+        if not isinstance(target, dict) or not target.get("resourceName"):
             continue  # e.g. the operation that evaluates outputs
         operations.append(
             Operation(

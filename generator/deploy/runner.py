@@ -1,9 +1,14 @@
-"""Run one `az`/`azd` child: stream its output, enforce a timeout, forward Ctrl-C.
+"""Run one `az`/`azd` child: stream its output, enforce a timeout, forward Ctrl-C and SIGTERM.
 
 Why not `subprocess.run`: a deployment runs for many minutes, so its output has to reach the user
 while it runs, the caller needs a regular tick (progress display, polling), a hung child must be
 stopped cleanly (SIGTERM, then SIGKILL), and Ctrl-C must reach the child as an interrupt so `az`
 and `azd` can stop their own work before tokengate exits with 130.
+
+`az` is a shell script that starts Python, and `azd` starts `az`, `bicep` and terraform: stopping
+only the direct child leaves its children running (and holding our pipes). So every child gets a
+process group of its own (`start_new_session`) and is stopped as a group (`os.killpg`). A new
+session also keeps the terminal's Ctrl-C away from the child; tokengate forwards it, once.
 """
 
 from __future__ import annotations
@@ -27,8 +32,8 @@ LineSink = Callable[[str, str], None]
 #: Called about every `tick_seconds` with the seconds the child has run.
 Tick = Callable[[float], None]
 
-#: How long a terminal's own Ctrl-C (which reaches the child too) gets before we forward one.
-_OWN_INTERRUPT_SECONDS = 0.5
+#: Default seconds a child group gets to exit after SIGINT/SIGTERM before SIGKILL.
+GRACE_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -70,11 +75,12 @@ def run(
     on_line: LineSink | None = None,
     on_tick: Tick | None = None,
     tick_seconds: float = 0.5,
-    grace_seconds: float = 10.0,
+    grace_seconds: float = GRACE_SECONDS,
 ) -> Completed:
     """Run `argv` (its first item looked up on PATH) to completion and return what it printed.
 
-    Raises ToolMissing, TimedOut, or KeyboardInterrupt after the child was interrupted.
+    Raises ToolMissing, TimedOut, or KeyboardInterrupt after the child's process group was
+    interrupted (Ctrl-C) or terminated (tokengate got SIGTERM).
     """
     executable = shutil.which(argv[0])
     if executable is None:
@@ -89,6 +95,7 @@ def run(
         text=True,
         encoding="utf-8",
         errors="replace",
+        start_new_session=os.name == "posix",
     )
     lines: queue.Queue[tuple[str, str]] = queue.Queue()
     captured: dict[str, list[str]] = {"stdout": [], "stderr": []}
@@ -97,6 +104,7 @@ def run(
         _reader(process.stderr, "stderr", lines),
     ]
     next_tick = started + tick_seconds
+    previous_handler = _raise_on_sigterm()
     try:
         while True:
             _drain(lines, captured, on_line, wait=min(tick_seconds, 0.1))
@@ -115,9 +123,14 @@ def run(
     except KeyboardInterrupt:
         _interrupt(process, grace_seconds)
         raise
+    except _Terminated:
+        _stop(process, grace_seconds)
+        raise KeyboardInterrupt from None
     except BaseException:
         _stop(process, grace_seconds)
         raise
+    finally:
+        _restore_sigterm(previous_handler)
     _drain(lines, captured, on_line, wait=0)
     return Completed(
         argv=tuple(argv),
@@ -164,25 +177,104 @@ def _drain(
             return
 
 
+class _Terminated(Exception):
+    """tokengate itself got SIGTERM (a CI job cancelled, `kill`): stop the child, then exit."""
+
+
+def _on_sigterm(number: int, frame: object) -> None:
+    raise _Terminated
+
+
+def _raise_on_sigterm() -> object:
+    """Turn SIGTERM into `_Terminated` while a child runs; returns the handler to restore."""
+    try:
+        return signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # not the main thread: signals cannot be handled here
+        return None
+
+
+def _restore_sigterm(previous: object) -> None:
+    if previous is not None:
+        signal.signal(signal.SIGTERM, previous)  # type: ignore[arg-type]
+
+
+def _signal_group(process: subprocess.Popen[str], number: int) -> bool:
+    """Send `number` to the child's whole process group; False when nothing is left in it.
+
+    The group id is the child's pid (`start_new_session`); it stays valid while any member
+    lives, even after the child itself was reaped.
+    """
+    if os.name != "posix":
+        if process.poll() is not None:
+            return False
+        process.terminate()
+        return True
+    try:
+        os.killpg(process.pid, number)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # a member changed its user: at least reach the child
+        if process.poll() is None:
+            process.send_signal(number)
+    return True
+
+
+def _group_alive(group: int) -> bool:
+    """Whether any process of `group` still runs. Zombies do not count: an orphan stays one
+    until its new parent reaps it, and a container's init may never do that."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text(encoding="ascii", errors="replace")
+        except OSError:
+            continue
+        # `pid (comm) state ppid pgrp ...`; comm may hold spaces and parentheses.
+        fields = stat[stat.rfind(")") + 2 :].split()
+        if len(fields) >= 3 and fields[2] == str(group) and fields[0] not in ("Z", "X"):
+            return True
+    return False
+
+
+def _group_gone_within(process: subprocess.Popen[str], seconds: float) -> bool:
+    """Wait for the child to exit (reaping it) and every other member of its group too."""
+    deadline = time.monotonic() + seconds
+    if not _exited_within(process, seconds):
+        return False
+    if os.name != "posix":
+        return True
+    while _group_alive(process.pid):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def _interrupt(process: subprocess.Popen[str], grace_seconds: float) -> None:
-    """Ctrl-C: let the child stop as it would on its own Ctrl-C, then stop it harder."""
-    if _exited_within(process, _OWN_INTERRUPT_SECONDS):
+    """Ctrl-C: let the child's group stop as it would on its own Ctrl-C, then stop it harder."""
+    interrupted = os.name == "posix" and _signal_group(process, signal.SIGINT)
+    if interrupted and _group_gone_within(process, grace_seconds):
         return
-    if os.name == "posix":
-        process.send_signal(signal.SIGINT)
-        if _exited_within(process, grace_seconds):
-            return
     _stop(process, grace_seconds)
 
 
 def _stop(process: subprocess.Popen[str], grace_seconds: float) -> None:
-    """SIGTERM, and SIGKILL if the child ignores it; always reaps the child."""
-    if process.poll() is not None:
-        return
-    process.terminate()
-    if not _exited_within(process, grace_seconds):
-        process.kill()
-        process.wait()
+    """SIGTERM to the group, SIGKILL to whatever ignores it; always reaps the child."""
+    if _signal_group(process, signal.SIGTERM) and not _group_gone_within(process, grace_seconds):
+        if os.name == "posix":
+            _signal_group(process, signal.SIGKILL)
+        else:
+            process.kill()
+    process.wait()
 
 
 def _exited_within(process: subprocess.Popen[str], seconds: float) -> bool:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 
 from generator.deploy.console import Console
 from generator.deploy.progress import Operation, Progress
+from generator.deploy.redact import redact
 from generator.deploy.runner import Completed, TimedOut, run
 from generator.errors import ExitCode, TokengateError
 
@@ -43,7 +44,7 @@ def watch(
 
     def on_line(stream: str, line: str) -> None:
         if stream == "stderr" or echo_stdout:
-            progress.echo(line)
+            progress.echo(redact(line))
 
     try:
         completed = run(argv, timeout=timeout, on_line=on_line, on_tick=on_tick)

@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from generator.deploy import az_json
 from generator.errors import ExitCode, TokengateError
 
 #: ARM's change types in the order a reviewer cares about them, with az's symbols.
@@ -35,7 +36,16 @@ class Change:
     reason: str = ""
 
 
+def _unreadable(what: str) -> TokengateError:
+    return TokengateError(
+        f"what-if: az printed {what}, not a what-if result; nothing was deployed",
+        exit_code=ExitCode.DEPLOY_FAILED,
+    )
+
+
 def parse(text: str) -> list[Change]:
+    """The changes, or a TokengateError when the output is not a what-if result: the user is
+    about to confirm a deployment, so a preview that cannot be read must stop it."""
     try:
         document: Any = json.loads(text)
     except ValueError:
@@ -44,10 +54,18 @@ def parse(text: str) -> list[Change]:
         ) from None
     if isinstance(document, dict) and "properties" in document and "changes" not in document:
         document = document["properties"]
-    raw = (document.get("changes") if isinstance(document, dict) else None) or []
+    if not isinstance(document, dict):
+        raise _unreadable(az_json.kind(document))
+    raw = document.get("changes")
+    if raw is None:
+        raw = []
+    if not isinstance(raw, list):
+        raise _unreadable(f"`changes` as {az_json.kind(raw)}")
     ranks = {name: rank for rank, name in enumerate(CHANGE_SYMBOLS)}
     changes = []
     for item in raw:
+        if not isinstance(item, dict):
+            raise _unreadable(f"a change that is {az_json.kind(item)}, not an object")
         change_type = str(item.get("changeType", "Unsupported"))
         resource_type, name = split_resource_id(str(item.get("resourceId", "")))
         changes.append(
