@@ -29,6 +29,8 @@ def _bounded_schema() -> dict[str, Any]:
     properties["consumers"]["maxItems"] = 4
     properties["openai"]["maxItems"] = 2
     properties["tags"]["maxProperties"] = 2
+    # Any lowercase word fits the location pattern; only region names pass the region check.
+    schema["$defs"]["location"] = {"enum": ["swedencentral", "eastus2", "westeurope"]}
     properties["apim"]["properties"]["capacity"]["maximum"] = 1
     account = schema["$defs"]["account"]["properties"]
     account["deployments"]["maxItems"] = 2
