@@ -127,7 +127,7 @@ def _string_findings(spec: LoadedSpec, path: PathKey, text: str, *, key: bool) -
             yield spec.finding(
                 path,
                 "TG017",
-                f"{_field(path)} is written into the policy as plain text, but {text[:2]!r} "
+                f"{_field(path)} is written into the policy as plain text, but {stripped[:2]!r} "
                 "would make APIM run it as a policy expression; choose another value",
             )
         elif "{{" in text:

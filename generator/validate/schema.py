@@ -179,6 +179,12 @@ def _closest_branch(error: ValidationError) -> list[ValidationError]:
 def _to_findings(spec: LoadedSpec, error: ValidationError) -> list[Finding]:
     path = tuple(error.absolute_path)
     keyword = str(error.validator)
+    if "propertyNames" in error.absolute_schema_path and isinstance(error.instance, str):
+        # A key's problem belongs on the key, not on the mapping holding it.
+        key_path = (*path, error.instance)
+        rule = _RULE_BY_KEYWORD.get(keyword, "TG015")
+        message = _describe(error, path).replace(_field(path), f"a key of {_field(path)}", 1)
+        return [spec.finding(key_path, rule, message, key=True)]
     if keyword in ("oneOf", "anyOf") and error.context:
         return [f for e in _closest_branch(error) for f in _to_findings(spec, e)]
     if keyword == "not":
