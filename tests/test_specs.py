@@ -78,3 +78,25 @@ def test_warnings_do_not_fail(spec: Path, file_snapshot) -> None:  # type: ignor
     assert result.exit_code == 0
     assert " warning: " in result.stderr and "0 error(s)" in result.stderr
     assert f"exit code: {result.exit_code}\n{result.stderr}" == file_snapshot("txt")
+
+
+def test_every_schema_pattern_is_said_in_words() -> None:
+    """A pattern error tells the user what the field takes, never the regex."""
+    from generator.resources import spec_schema
+    from generator.validate.schema import PATTERN_WORDS
+
+    patterns: set[str] = set()
+
+    def collect(node: object) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("pattern"), str):
+                patterns.add(node["pattern"])
+            for value in node.values():
+                collect(value)
+        elif isinstance(node, list):
+            for value in node:
+                collect(value)
+
+    collect(spec_schema())
+    assert patterns, "the schema has patterns"
+    assert sorted(patterns - set(PATTERN_WORDS)) == []
