@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -44,8 +45,19 @@ def has_errors(findings: Iterable[Finding]) -> bool:
 
 
 def json_path(parts: Iterable[str | int]) -> str:
-    """`("consumers", 1, "name")` → `$.consumers[1].name`."""
+    """`("consumers", 1, "name")` → `$.consumers[1].name`; control characters in keys escaped."""
     out = "$"
     for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+        out += f"[{part}]" if isinstance(part, int) else f".{printable(part)}"
     return out
+
+
+def printable(text: str) -> str:
+    """`text` with control, line-separator and bidirectional-override characters escaped
+    (`\\n`, `\\x07`, `\\u202e`): a finding is one line, and reads as what it says."""
+    return "".join(
+        char.encode("unicode_escape").decode("ascii")
+        if unicodedata.category(char) in ("Cc", "Cs", "Zl", "Zp", "Cf") and char != "\u200d"
+        else char
+        for char in text
+    )

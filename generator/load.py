@@ -7,7 +7,10 @@ Duplicate keys (silently last-wins in PyYAML) and alias bombs are reported here.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -232,14 +235,72 @@ def load_text(text: str, file: str) -> LoadedSpec:
     return LoadedSpec(file, data, builder.value_marks, builder.key_marks)
 
 
-def read_spec_text(path: Path, name: str) -> str:
-    """A spec file's text, with a clear error when it is missing, unreadable or not UTF-8."""
+def display_path(path: Path | str) -> str:
+    """A file name as findings print it: bytes that are not UTF-8 as `\\xff`, control characters
+    escaped, so a hostile name can neither crash the output nor start a line of its own."""
+    text = os.fsdecode(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return "".join(
+        char.encode("unicode_escape").decode("ascii")
+        if unicodedata.category(char) in ("Cc", "Zl", "Zp")
+        else char
+        for char in text
+    )
+
+
+def _not_a_file(mode: int) -> str | None:
+    """What a non-regular file is, in words; None for a regular file."""
+    kinds = [
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a named pipe (FIFO)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ]
+    if stat.S_ISREG(mode):
+        return None
+    return next((words for test, words in kinds if test(mode)), "not a regular file")
+
+
+def _refuse_non_file(mode: int, name: str) -> None:
+    kind = _not_a_file(mode)
+    if kind is not None:
+        raise TokengateError(f"{name}: is {kind}, not a spec file")
+
+
+def _read_bytes(path: Path, name: str) -> bytes:
+    """Stat before opening (opening a FIFO blocks until a writer comes; /dev/zero never ends),
+    open without blocking, check the opened file again, then read at most the size bound."""
+    from generator.spec_size import MAX_SPEC_BYTES
+
     try:
-        raw = path.read_bytes()
+        _refuse_non_file(path.stat().st_mode, name)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         raise TokengateError(f"{name}: no such file") from None
     except OSError as exc:
         raise TokengateError(f"{name}: cannot read: {exc.strerror}") from None
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            status = os.fstat(handle.fileno())
+            _refuse_non_file(status.st_mode, name)
+            too_big = status.st_size > MAX_SPEC_BYTES
+            raw = b"" if too_big else handle.read(MAX_SPEC_BYTES + 1)
+        except OSError as exc:
+            raise TokengateError(f"{name}: cannot read: {exc.strerror}") from None
+    if status.st_size > MAX_SPEC_BYTES or len(raw) > MAX_SPEC_BYTES:
+        size = max(status.st_size, len(raw))
+        message = (
+            f"the spec is {size / 2**20:,.1f} MiB; tokengate reads specs of up to "
+            f"{MAX_SPEC_BYTES // 2**20} MiB"
+        )
+        raise SpecInvalid([Finding(name, 1, 1, "TG005", message)])
+    return raw
+
+
+def read_spec_text(path: Path, name: str) -> str:
+    """A spec file's text, with a clear error when it is missing, unreadable, not a regular file,
+    too large or not UTF-8."""
+    raw = _read_bytes(path, name)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -250,5 +311,9 @@ def read_spec_text(path: Path, name: str) -> str:
 
 def load_file(path: Path, display_name: str | None = None) -> LoadedSpec:
     """Read and parse a spec file; `display_name` is what findings call it."""
-    name = display_name or str(path)
-    return load_text(read_spec_text(path, name), name)
+    from generator.spec_size import refuse_oversized
+
+    name = display_name or display_path(path)
+    text = read_spec_text(path, name)
+    refuse_oversized(text, name)
+    return load_text(text, name)

@@ -8,6 +8,8 @@ free, `\\n` line endings, no timestamps.
 from __future__ import annotations
 
 import json
+import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -16,6 +18,7 @@ from typing import Any
 import jinja2
 
 from generator import __version__, azure, batching, expressions
+from generator.errors import TokengateError
 from generator.model import Gateway, Product
 from generator.naming import apim_name_prefix, subdomain_prefix
 from generator.resources import resource_dir
@@ -55,6 +58,77 @@ def xml_comment(value: object) -> str:
     return text
 
 
+_KQL_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _is_control(char: str) -> bool:
+    return unicodedata.category(char) in ("Cc", "Cs", "Zl", "Zp")
+
+
+def kql_string(value: object) -> str:
+    """A double-quoted KQL string literal.
+
+    Kusto documents backslash escapes for the quote, the backslash, tab and newline ("The string
+    data type", learn.microsoft.com/kusto/query/scalar-data-types/string); the spec's hygiene walk
+    keeps every other control character out of the values that reach a query, so meeting one here
+    is a bug in tokengate, reported as one instead of written into a query.
+    """
+    text = str(value)
+    others = [c for c in text if _is_control(c) and c not in _KQL_ESCAPES]
+    if others:
+        raise TokengateError(
+            f"internal error: U+{ord(others[0]):04X} cannot be written into a KQL string literal"
+        )
+    return '"' + "".join(_KQL_ESCAPES.get(char, char) for char in text) + '"'
+
+
+def kql_comment(value: object) -> str:
+    """Text safe after `//`: on one line, without control or line-separator characters."""
+    text = " ".join(str(value).split())
+    return "".join(" " if _is_control(c) else c for c in text)
+
+
+_MARKDOWN_ESCAPES = {
+    "&": "&amp;",
+    "<": "&lt;",
+    ">": "&gt;",
+    "\\": "\\\\",
+    "|": "\\|",
+    "`": "\\`",
+    "*": "\\*",
+    "[": "\\[",
+    "]": "\\]",
+}
+
+
+def markdown_text(value: object) -> str:
+    """Plain text in Markdown (a table cell, a list item): one line, HTML's `& < >` as entities,
+    and the characters that would end a cell or start code, emphasis or a link escaped."""
+    return "".join(_MARKDOWN_ESCAPES.get(char, char) for char in kql_comment(value))
+
+
+#: A request header read in a policy expression: `Headers.GetValueOrDefault("name"...`.
+_HEADER_READ = re.compile(r'Headers\.GetValueOrDefault\(\s*"([^"\\]*)"')
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def logged_headers(gateway: Gateway) -> list[str]:
+    """The request headers the counter key and metric dimensions read (lowercase, sorted): the
+    columns the usage export adds. Text that only looks like a header read is skipped."""
+    texts = []
+    if gateway.token_limit:
+        texts.append(gateway.token_limit.counter_key.csharp())
+    if gateway.token_metrics:
+        texts += [d.value for d in gateway.token_metrics.dimensions if d.value]
+    names = {
+        name.lower()
+        for text in texts
+        for name in _HEADER_READ.findall(text)
+        if _HEADER_NAME.fullmatch(name)
+    }
+    return sorted(names)
+
+
 def _autoescape(name: str | None) -> bool:
     return bool(name and name.endswith(".xml.j2"))
 
@@ -82,6 +156,9 @@ def environment() -> jinja2.Environment:
     env.filters["csharp"] = expressions.csharp_string
     env.filters["one_line"] = one_line
     env.filters["xml_comment"] = xml_comment
+    env.filters["kql"] = kql_string
+    env.filters["kql_comment"] = kql_comment
+    env.filters["markdown"] = markdown_text
     env.globals["api_versions"] = azure.API_VERSIONS
     env.globals["azure"] = azure
     env.globals["version"] = __version__
@@ -271,6 +348,7 @@ def plan(gateway: Gateway) -> tuple[list[TemplateJob], dict[str, str]]:
             for name, method, url, title in azure.MODEL_INFERENCE_OPERATIONS
         ],
         "product_policy_path": product_policy_path,
+        "logged_headers": logged_headers(gateway),
     }
     jobs = [TemplateJob("main.bicep", "main.bicep.j2", base)]
     jobs += [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -27,9 +28,16 @@ def _in_repo(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(REPO)
 
 
+#: What a refused spec may cost, however hostile: the corpus has million-value and 75,001-item
+#: documents, which must fail at the first item over a bound, not after building every node.
+MAX_SECONDS_PER_BAD_SPEC = 5.0
+
+
 def test_enough_fixtures() -> None:
     assert len(GOOD_SPECS) >= 5
-    assert len(BAD_SPECS) >= 25
+    # The hostile corpus: control characters in every kind of string, expressions in literal
+    # policy fields, NaN and floats, oversized documents, case-only duplicates, typos.
+    assert len(BAD_SPECS) >= 100
 
 
 @pytest.mark.parametrize("spec", GOOD_SPECS, ids=lambda p: p.stem)
@@ -41,7 +49,10 @@ def test_good_spec_is_valid(spec: Path) -> None:
 
 @pytest.mark.parametrize("spec", BAD_SPECS, ids=lambda p: p.stem)
 def test_bad_spec_report(spec: Path, file_snapshot) -> None:  # type: ignore[no-untyped-def]
+    started = time.perf_counter()
     code, output = run_validate(spec)
+    elapsed = time.perf_counter() - started
+    assert elapsed < MAX_SECONDS_PER_BAD_SPEC, f"{spec.name} took {elapsed:.1f} s to refuse"
     assert code == 2
     assert "Traceback" not in output
     lines = output.rstrip("\n").split("\n")
@@ -67,3 +78,25 @@ def test_warnings_do_not_fail(spec: Path, file_snapshot) -> None:  # type: ignor
     assert result.exit_code == 0
     assert " warning: " in result.stderr and "0 error(s)" in result.stderr
     assert f"exit code: {result.exit_code}\n{result.stderr}" == file_snapshot("txt")
+
+
+def test_every_schema_pattern_is_said_in_words() -> None:
+    """A pattern error tells the user what the field takes, never the regex."""
+    from generator.resources import spec_schema
+    from generator.validate.schema import PATTERN_WORDS
+
+    patterns: set[str] = set()
+
+    def collect(node: object) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("pattern"), str):
+                patterns.add(node["pattern"])
+            for value in node.values():
+                collect(value)
+        elif isinstance(node, list):
+            for value in node:
+                collect(value)
+
+    collect(spec_schema())
+    assert patterns, "the schema has patterns"
+    assert sorted(patterns - set(PATTERN_WORDS)) == []

@@ -56,7 +56,7 @@ def deploy(compiled: Compiled, options: DeployOptions, console: Console) -> None
     files = layout.deploy_files(compiled, target)
     template, parameters = (options.out / path for path in layout.entry_paths(target))
     if options.dry_run:
-        todo = plan(options.out, files, force=options.force)
+        todo = plan(options.out, files)
         console.err(
             f"{options.out}: would add {len(todo.added)}, change {len(todo.changed)}, "
             f"remove {len(todo.removed)} ({len(todo.unchanged)} unchanged); dry run, "

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime
+import difflib
 import re
+from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError, best_match
 
 from generator.findings import Finding, json_path
@@ -32,11 +34,71 @@ _RULE_BY_KEYWORD = {
 }
 
 
+#: What each pattern of the schema wants, in words: a user should not have to read a regex.
+PATTERN_WORDS = {
+    "^[a-z][a-z0-9-]*[a-z0-9]$(?!\\n)": "lowercase letters, digits and hyphens, starting with a "
+    "letter and not ending with a hyphen",
+    "^[^<>%&\\\\?/\\u0000-\\u001f]+$(?!\\n)": "any characters but < > % & \\ ? / and control "
+    "characters",
+    "^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$(?!\\n)": "an email address like ops@example.com",
+    "^[a-z][a-z0-9-]*$(?!\\n)": "lowercase letters, digits and hyphens, starting with a letter",
+    "^[A-Za-z0-9][A-Za-z0-9._~/-]*$(?!\\n)": "a URL path: letters, digits and . _ ~ / -, starting "
+    "with a letter or digit",
+    "^20[0-9]{2}-[01][0-9]-[0-3][0-9](-preview)?$(?!\\n)": "an API version date like 2024-10-21, "
+    "optionally followed by -preview",
+    '^[^<>&"\\u0000-\\u001f]+$(?!\\n)': 'any characters but < > & " and control characters',
+    "^[^<>&\"'\\u0000-\\u001f]+$(?!\\n)": "any characters but < > & \" ' and control characters",
+    "^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$(?!\\n)": "lowercase letters, digits and hyphens, not "
+    "starting or ending with a hyphen",
+    "^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$(?!\\n)": "letters, digits, '.', '_' and '-', "
+    "starting and ending with a letter or digit",
+    "^[-\\w.()]*[-\\w()]$(?!\\n)": "letters, digits, '_', '-', '.', '(' and ')', not ending "
+    "with '.'",
+    "^[a-z][a-z0-9]*$(?!\\n)": "an Azure region name: lowercase letters and digits, like "
+    "swedencentral",
+    (
+        "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$(?!\\n)"
+    ): "a GUID like 72f988bf-86f1-41af-91ab-2d7cd011db47",
+    "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f]*$(?!\\n)": "free text without control "
+    "characters (tabs and line breaks are fine)",
+    "^[^\\u0000-\\u001f]+$(?!\\n)": "any characters but control characters",
+    "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$(?!\\n)": "an HTTP header name: letters, digits and "
+    "! # $ % & ' * + . ^ _ ` | ~ -",
+    "^[A-Za-z0-9][A-Za-z0-9._-]*$(?!\\n)": "letters, digits, '.', '_' and '-', starting with a "
+    "letter or digit",
+}
+
+
+def _is_integer(_checker: object, instance: object) -> bool:
+    # jsonschema counts 50.0 as an integer (JSON has one number type); a spec's counts are ints,
+    # and a float reaching an `int` Bicep parameter fails only at deployment.
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
+_StrictValidator = validators.extend(
+    Draft202012Validator,
+    type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer),
+)
+
+
 @cache
-def _validator() -> Draft202012Validator:
+def _validator() -> Any:
     schema = spec_schema()
     Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema)
+    return _StrictValidator(schema)
+
+
+def did_you_mean(value: object, choices: Iterable[object]) -> str:
+    """` (did you mean 'x'?)` when one choice is close to `value`, else ``."""
+    names = [str(c) for c in choices]
+    text = str(value)
+    folded = {n.casefold(): n for n in names}
+    close = (
+        [folded[text.casefold()]]
+        if text.casefold() in folded
+        else difflib.get_close_matches(text, names, n=1, cutoff=0.6)
+    )
+    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def _field(path: tuple[str | int, ...]) -> str:
@@ -50,11 +112,12 @@ def _describe(error: ValidationError, path: tuple[str | int, ...]) -> str:
         return f"{where} must be of type {error.validator_value}, not {_json_type(error.instance)}"
     if keyword == "enum":
         allowed = ", ".join(str(v) for v in error.validator_value)
-        return f"{where}: {error.instance!r} is not one of: {allowed}"
+        hint = did_you_mean(error.instance, error.validator_value)
+        return f"{where}: {error.instance!r} is not one of: {allowed}{hint}"
     if keyword == "pattern":
-        hint = error.schema.get("description", "") if isinstance(error.schema, dict) else ""
-        if hint:
-            return f"{where}: {error.instance!r} is not allowed here. {hint}"
+        words = PATTERN_WORDS.get(str(error.validator_value))
+        if words:
+            return f"{where}: {error.instance!r} is not allowed; expected {words}"
         return f"{where}: {error.instance!r} does not match {error.validator_value}"
     if keyword in ("minimum", "maximum"):
         bound = "at least" if keyword == "minimum" else "at most"
@@ -79,6 +142,10 @@ def _json_type(value: Any) -> str:
         return "number"
     if isinstance(value, str):
         return "string"
+    if isinstance(value, bytes):
+        return "binary data (a !!binary value)"
+    if isinstance(value, (set, frozenset)):
+        return "a set (a !!set value)"
     if isinstance(value, datetime.date):
         return "a date (YAML reads unquoted dates as dates: quote it)"
     if isinstance(value, list):
@@ -112,18 +179,26 @@ def _closest_branch(error: ValidationError) -> list[ValidationError]:
 def _to_findings(spec: LoadedSpec, error: ValidationError) -> list[Finding]:
     path = tuple(error.absolute_path)
     keyword = str(error.validator)
+    if "propertyNames" in error.absolute_schema_path and isinstance(error.instance, str):
+        # A key's problem belongs on the key, not on the mapping holding it.
+        key_path = (*path, error.instance)
+        rule = _RULE_BY_KEYWORD.get(keyword, "TG015")
+        message = _describe(error, path).replace(_field(path), f"a key of {_field(path)}", 1)
+        return [spec.finding(key_path, rule, message, key=True)]
     if keyword in ("oneOf", "anyOf") and error.context:
         return [f for e in _closest_branch(error) for f in _to_findings(spec, e)]
     if keyword == "not":
         message = f"{_field(path)}: give either 'value' or 'header', not both"
         return [spec.finding(path, "TG015", message)]
     if keyword == "additionalProperties":
-        allowed = ", ".join(sorted(error.schema.get("properties", {})))
+        known = sorted(error.schema.get("properties", {}))
+        allowed = ", ".join(known)
         return [
             spec.finding(
                 (*path, key),
                 "TG011",
-                f"unknown key '{key}' in {_field(path)} (allowed: {allowed})",
+                f"unknown key '{key}' in {_field(path)}{did_you_mean(key, known)} "
+                f"(allowed: {allowed})",
                 key=True,
             )
             for key in _unexpected_keys(error)

@@ -12,13 +12,19 @@ from generator.naming import apim_name_prefix, subdomain_prefix
 from generator.validate.rules.registry import duplicates, rule
 
 
-@rule("TG101", "Names are unique: accounts, deployments, products, consumers, dimensions")
+@rule(
+    "TG101",
+    "Names are unique, ignoring case: accounts, deployments, products, consumers, dimensions, tags",
+)
 def unique_names(spec: LoadedSpec) -> Iterator[Finding]:
     data = spec.data
     accounts = data["openai"]
     yield from duplicates(
         spec, [(("openai", i, "name"), a["name"]) for i, a in enumerate(accounts)], "account"
     )
+    # Resource names are case-insensitive unless noted (Learn: "Naming rules and restrictions for
+    # Azure resources"), so are tag names ("Use tags to organize your Azure resources"): GPT-4o
+    # and gpt-4o would be one deployment. Two dimensions Team and team would only confuse a chart.
     for i, account in enumerate(accounts):
         yield from duplicates(
             spec,
@@ -27,6 +33,7 @@ def unique_names(spec: LoadedSpec) -> Iterator[Finding]:
                 for j, d in enumerate(account["deployments"])
             ],
             "deployment",
+            fold_case=True,
         )
     yield from duplicates(
         spec,
@@ -49,6 +56,10 @@ def unique_names(spec: LoadedSpec) -> Iterator[Finding]:
             for i, d in enumerate(dims)
         ],
         "dimension",
+        fold_case=True,
+    )
+    yield from duplicates(
+        spec, [(("tags", name), name) for name in data.get("tags", {})], "tag", fold_case=True
     )
 
 
