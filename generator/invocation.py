@@ -37,7 +37,9 @@ def shown(path: Path) -> str:
         relative = path.resolve().relative_to(Path.cwd().resolve()) if path.is_absolute() else path
     except (ValueError, OSError):
         relative = path
-    return shlex.quote(relative.as_posix())
+    from generator.load import display_path
+
+    return shlex.quote(display_path(relative.as_posix()))
 
 
 def render_command(spec: Path | None, out: Path = DEFAULT_OUT) -> str:
