@@ -20,9 +20,11 @@ def csharp_string(value: str) -> str:
     return f'"{escaped}"'
 
 
-def header_value(name: str) -> str:
-    """The C# expression for a request header's value ('' when absent)."""
-    return f'context.Request.Headers.GetValueOrDefault({csharp_string(name)}, "")'
+def header_value(name: str, *, absent: str = "") -> str:
+    """The C# expression for a request header's value (`absent` when the header is missing)."""
+    return (
+        f"context.Request.Headers.GetValueOrDefault({csharp_string(name)}, {csharp_string(absent)})"
+    )
 
 
 #: The policy variable validate-azure-ad-token stores the validated token in.

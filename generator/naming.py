@@ -5,6 +5,10 @@ The rules check these names against Azure's limits; render writes them into the 
 
 from __future__ import annotations
 
+#: The tag every resource tokengate creates carries, valued with the gateway name (merged over the
+#: user's tags). The deploy helper finds a gateway's resources by this exact key.
+GATEWAY_TAG = "tokengate-gateway"
+
 
 def apim_name_prefix(gateway: str) -> str:
     """The APIM service name before the unique suffix."""

@@ -15,9 +15,9 @@ from typing import Any
 
 import jinja2
 
-from generator import __version__, azure, batching, expressions
-from generator.model import Gateway, Product
-from generator.naming import apim_name_prefix, subdomain_prefix
+from generator import __version__, azure, batching, expressions, tiers
+from generator.model import Account, Gateway, Product
+from generator.naming import GATEWAY_TAG, apim_name_prefix, subdomain_prefix
 from generator.resources import resource_dir
 
 
@@ -75,6 +75,7 @@ def environment() -> jinja2.Environment:
     env.filters["one_line"] = one_line
     env.globals["api_versions"] = azure.API_VERSIONS
     env.globals["azure"] = azure
+    env.globals["gateway_tag"] = GATEWAY_TAG
     env.globals["version"] = __version__
     return env
 
@@ -220,6 +221,11 @@ def product_batches(gateway: Gateway) -> list[tuple[Batch, list[Product]]]:
     ]
 
 
+def _backend_symbol(account: Account) -> str:
+    """A Bicep symbol for an account's backend: `backend_` plus its name, hyphens as underscores."""
+    return "backend_" + account.name.replace("-", "_")
+
+
 def _product_identifier(product: Product) -> str:
     """A Bicep symbol for a product: `product_` plus its id with hyphens as underscores."""
     return "product_" + product.name.replace("-", "_")
@@ -262,6 +268,9 @@ def plan(gateway: Gateway) -> tuple[list[TemplateJob], dict[str, str]]:
             for name, method, url, title in azure.MODEL_INFERENCE_OPERATIONS
         ],
         "product_policy_path": product_policy_path,
+        "backend_symbol": _backend_symbol,
+        "pooled_accounts": {a.name for route in gateway.pools for a in route.accounts},
+        "breakers_on_tier": tiers.supports(gateway.apim.sku, tiers.Feature.CIRCUIT_BREAKERS),
     }
     jobs = [TemplateJob("main.bicep", "main.bicep.j2", base)]
     jobs += [

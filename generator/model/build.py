@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from generator import azure
+from generator import azure, tiers
 from generator.expressions import header_value
 from generator.model.defaults import with_defaults
 from generator.model.gateway import (
@@ -122,7 +122,8 @@ def dimension(entry: str | dict[str, Any]) -> Dimension:
     if isinstance(entry, str):
         return Dimension(entry, azure.KNOWN_DIMENSION_VALUES.get(entry))
     if "header" in entry:
-        return Dimension(entry["name"], f"@({header_value(entry['header'])})")
+        absent = azure.ABSENT_DIMENSION_VALUE
+        return Dimension(entry["name"], f"@({header_value(entry['header'], absent=absent)})")
     name = entry["name"]
     return Dimension(name, entry.get("value", azure.KNOWN_DIMENSION_VALUES.get(name)))
 
@@ -205,7 +206,44 @@ def _monitoring(data: dict[str, Any]) -> Monitoring:
     if "llmMessages" in m:
         logged = m["llmMessages"]
         messages = LlmMessages(logged["requests"], logged["responses"], logged["maxSizeInBytes"])
-    return Monitoring(m["appInsights"], m["logAnalytics"], m["retentionDays"], messages)
+    logs_on_tier = tiers.supports(data["apim"]["sku"], tiers.Feature.AZURE_MONITOR_LOGS)
+    return Monitoring(
+        m["appInsights"],
+        m["logAnalytics"],
+        m["retentionDays"],
+        messages,
+        gateway_logs=m["logAnalytics"] and logs_on_tier,
+        app_insights_local_auth=m["appInsightsLocalAuth"],
+    )
+
+
+def _breakers(
+    data: dict[str, Any], routes: tuple[Route, ...]
+) -> tuple[CircuitBreaker | None, frozenset[str]]:
+    """Which backends get a circuit breaker, with which thresholds.
+
+    Asked for (`loadBalancing.circuitBreaker`): every backend. Not asked for: only accounts in a
+    pool, where a tripped member hands its traffic to the others; a lone backend that trips
+    would answer every consumer 503 for the trip duration instead of passing one error on.
+    Validation refuses an explicit breaker on a tier without them; otherwise none is made.
+    """
+    if not tiers.supports(data["apim"]["sku"], tiers.Feature.CIRCUIT_BREAKERS):
+        return None, frozenset()
+    asked = "circuitBreaker" in data["loadBalancing"]
+    if asked:
+        names = frozenset(a["name"] for a in data["openai"])
+    else:
+        names = frozenset(a.name for r in routes if r.is_pool for a in r.accounts)
+    if not names:
+        return None, frozenset()
+    breaker = with_defaults({"loadBalancing": {"circuitBreaker": {}}})["loadBalancing"][
+        "circuitBreaker"
+    ]
+    breaker.update(data["loadBalancing"].get("circuitBreaker", {}))
+    thresholds = CircuitBreaker(
+        breaker["failures"], breaker["intervalSeconds"], breaker["tripSeconds"]
+    )
+    return thresholds, names
 
 
 def _insights(data: dict[str, Any]) -> Insights | None:
@@ -238,7 +276,7 @@ def build(spec_data: dict[str, Any], source: str) -> Gateway:
         data, token_limit.default if token_limit else None
     )
     balancing = data["loadBalancing"]
-    breaker = balancing["circuitBreaker"]
+    breaker, breaker_accounts = _breakers(data, routes)
     largest_pool = max(len(r.accounts) for r in routes)
     apim, api, target = data["apim"], data["api"], data["deployment"]
     return Gateway(
@@ -256,9 +294,8 @@ def build(spec_data: dict[str, Any], source: str) -> Gateway:
         products=tuple(products),
         insights=_insights(data),
         routes=routes,
-        circuit_breaker=CircuitBreaker(
-            breaker["failures"], breaker["intervalSeconds"], breaker["tripSeconds"]
-        ),
+        circuit_breaker=breaker,
+        breaker_accounts=breaker_accounts,
         retries=balancing.get("retries", largest_pool - 1),
         auth=_auth(data),
         target=DeploymentTarget(target["scope"], target.get("resourceGroup")),
