@@ -64,7 +64,7 @@ def rendered_api_versions(resource_type: str) -> frozenset[str]:
 #: Azure OpenAI inference (`azure-openai` family): Cognitive Services OpenAI User.
 ROLE_COGNITIVE_SERVICES_OPENAI_USER = "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd"
 #: Model inference on AI Services (`llm` family) needs Cognitive Services User
-#: (https://learn.microsoft.com/azure/ai-foundry/model-inference/how-to/configure-entra-id).
+#: (https://learn.microsoft.com/azure/foundry/foundry-models/how-to/configure-entra-id).
 ROLE_COGNITIVE_SERVICES_USER = "a97b65f3-24c7-4388-baec-2e87135dc908"
 ROLE_MONITORING_METRICS_PUBLISHER = "3913510d-42f4-4e42-8a64-420c390055eb"
 

@@ -31,10 +31,10 @@ def header_value(name: str, *, absent: str = "") -> str:
 JWT_VARIABLE = "jwt"
 
 
-def claim_value(claim: str) -> str:
-    """The C# expression for a claim of the validated Entra ID token ('' when absent)."""
+def claim_value(claim: str, *, absent: str = "") -> str:
+    """The C# expression for a claim of the validated Entra ID token (`absent` when missing)."""
     token = f"((Jwt)context.Variables[{csharp_string(JWT_VARIABLE)}])"
-    return f'{token}.Claims.GetValueOrDefault({csharp_string(claim)}, "")'
+    return f"{token}.Claims.GetValueOrDefault({csharp_string(claim)}, {csharp_string(absent)})"
 
 
 #: The OpenAPI path parameter that names the deployment in Azure OpenAI inference URLs.

@@ -7,11 +7,12 @@ budget are grouped into generated tier products.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 from typing import Any
 
 from generator import azure, tiers
-from generator.expressions import header_value
+from generator.expressions import claim_value, header_value
 from generator.model.defaults import with_defaults
 from generator.model.gateway import (
     Account,
@@ -57,6 +58,18 @@ def tier_name(limit: Limit) -> str:
     return GENERATED_PRODUCT_PREFIX + "-".join(parts)
 
 
+#: Longest backend id ARM accepts (service_backends name, 2024-05-01 schema: maxLength 80).
+MAX_BACKEND_ID = 80
+
+
+def _pool_id(names: tuple[str, ...]) -> str:
+    """`pool-<accounts>`; past ARM's 80 characters, the names are replaced by a stable digest."""
+    readable = "pool-" + "-".join(names)
+    if len(readable) <= MAX_BACKEND_ID:
+        return readable
+    return "pool-" + hashlib.sha256("/".join(names).encode()).hexdigest()[:16]
+
+
 def routes_for(accounts: tuple[Account, ...]) -> tuple[Route, ...]:
     """Group deployments by the set of accounts hosting them: one route (backend or pool) each.
 
@@ -78,7 +91,7 @@ def routes_for(accounts: tuple[Account, ...]) -> tuple[Route, ...]:
         elif len(names) == len(accounts):
             backend = "openai-pool"
         else:
-            backend = "pool-" + "-".join(names)
+            backend = _pool_id(names)
         routes.append(Route(backend, tuple(by_name[n] for n in names), tuple(deployments)))
     return tuple(routes)
 
@@ -121,9 +134,11 @@ def dimension(entry: str | dict[str, Any]) -> Dimension:
     """A spec dimension entry → name and value (None where APIM supplies it)."""
     if isinstance(entry, str):
         return Dimension(entry, azure.KNOWN_DIMENSION_VALUES.get(entry))
+    absent = azure.ABSENT_DIMENSION_VALUE
     if "header" in entry:
-        absent = azure.ABSENT_DIMENSION_VALUE
         return Dimension(entry["name"], f"@({header_value(entry['header'], absent=absent)})")
+    if "claim" in entry:
+        return Dimension(entry["name"], f"@({claim_value(entry['claim'], absent=absent)})")
     name = entry["name"]
     return Dimension(name, entry.get("value", azure.KNOWN_DIMENSION_VALUES.get(name)))
 

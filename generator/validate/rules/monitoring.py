@@ -28,7 +28,22 @@ def dimension_values(spec: LoadedSpec) -> Iterator[Finding]:
     known = azure.BUILTIN_DIMENSIONS | set(azure.KNOWN_DIMENSION_VALUES)
     for i, dim in enumerate(spec.data.get("tokenMetrics", {}).get("dimensions", [])):
         name = dim if isinstance(dim, str) else dim["name"]
-        has_value = isinstance(dim, dict) and ("value" in dim or "header" in dim)
+        sources = {"value", "header", "claim"} & set(dim) if isinstance(dim, dict) else set()
+        if len(sources) > 1:
+            yield spec.finding(
+                ("tokenMetrics", "dimensions", i),
+                "TG110",
+                f"dimension '{name}' takes its value from one of 'value', 'header' or 'claim', "
+                f"not {' and '.join(sorted(sources))}",
+            )
+        if "claim" in sources and "entra" not in spec.data["auth"]:
+            yield spec.finding(
+                ("tokenMetrics", "dimensions", i, "claim"),
+                "TG110",
+                f"dimension '{name}' reads a claim of the caller's Entra ID token: configure "
+                "'auth.entra' so the gateway validates one",
+            )
+        has_value = bool(sources)
         if not has_value and name not in known:
             builtins = ", ".join(sorted(known))
             yield spec.finding(
@@ -107,6 +122,11 @@ def _distinct_values(data: dict[str, Any], entry: str | dict[str, Any]) -> int |
     if isinstance(entry, dict):
         if "header" in entry:
             return None  # free text the caller chooses
+        if "claim" in entry:
+            # appid/azp name the client application: one of the allowed ones (or absent).
+            if entry["claim"] in ("appid", "azp") and "entra" in data["auth"]:
+                return len(data["auth"]["entra"]["clientApplicationIds"]) + 1
+            return None
         if "value" in entry:
             return 1 if not str(entry["value"]).lstrip().startswith("@") else None
         entry = str(entry["name"])
@@ -145,8 +165,8 @@ def time_series_estimate(spec: LoadedSpec) -> Iterator[Finding]:
             ("tokenMetrics", "dimensions"),
             "TG150",
             f"dimension{'s' if len(unbounded) > 1 else ''} {names} can take any number of values "
-            f"(one per caller address or header value), so the token metrics can exceed Azure "
-            f"Monitor's {limit} active time series per region and subscription in 12 hours; "
+            "(one per caller address, header or claim value), so the token metrics can exceed "
+            f"Azure Monitor's {limit} active time series per region and subscription in 12 hours; "
             "series beyond it are dropped",
         )
         return

@@ -49,7 +49,7 @@ resource modelDeployments 'Microsoft.CognitiveServices/accounts/deployments@2025
 }]
 
 // Cognitive Services User: model inference on AI Services (the llm family) needs it; OpenAI User covers only the Azure OpenAI API
-// (https://learn.microsoft.com/azure/ai-foundry/model-inference/how-to/configure-entra-id).
+// (https://learn.microsoft.com/azure/foundry/foundry-models/how-to/configure-entra-id).
 resource inferenceUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(account.id, apimPrincipalId, 'a97b65f3-24c7-4388-baec-2e87135dc908')
   scope: account

@@ -49,7 +49,7 @@ resource modelDeployments 'Microsoft.CognitiveServices/accounts/deployments@2025
 }]
 
 // Cognitive Services OpenAI User: calls to the Azure OpenAI inference API, nothing else
-// (https://learn.microsoft.com/azure/ai-foundry/model-inference/how-to/configure-entra-id).
+// (https://learn.microsoft.com/azure/foundry/foundry-models/how-to/configure-entra-id).
 resource inferenceUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(account.id, apimPrincipalId, '5e0bd9bd-7b93-4f28-af87-19fc36ad61bd')
   scope: account
