@@ -12,6 +12,7 @@ API_VERSIONS: dict[str, str] = {
     "Microsoft.Insights/components": "2020-02-02",
     "Microsoft.CognitiveServices/accounts": "2025-06-01",
     "Microsoft.CognitiveServices/accounts/deployments": "2025-06-01",
+    # PremiumV2 tiers use PREMIUM_V2_SERVICE_API_VERSION instead (see service_api_version).
     "Microsoft.ApiManagement/service": "2024-05-01",
     "Microsoft.ApiManagement/service/loggers": "2024-05-01",
     "Microsoft.ApiManagement/service/backends": "2024-05-01",
@@ -34,14 +35,51 @@ API_VERSIONS: dict[str, str] = {
     "Microsoft.Insights/actionGroups": "2023-01-01",
 }
 
+#: The first Microsoft.ApiManagement/service API version whose ARM schema lists `PremiumV2`
+#: (2024-05-01's `sku.name` enum stops at StandardV2; see
+#: ../shared/validation/arm/schemas/2025-03-01-preview/Microsoft.ApiManagement.json).
+PREMIUM_V2_SERVICE_API_VERSION = "2025-03-01-preview"
+
+
+def service_api_version(sku: str) -> str:
+    """The API version of the APIM service resource for a tier.
+
+    Only PremiumV2 needs the preview version: every other tier stays on the stable one, and the
+    child resources (APIs, backends, loggers) keep their own stable versions on every tier.
+    """
+    if sku == "PremiumV2":
+        return PREMIUM_V2_SERVICE_API_VERSION
+    return API_VERSIONS["Microsoft.ApiManagement/service"]
+
+
+def rendered_api_versions(resource_type: str) -> frozenset[str]:
+    """Every API version tokengate may render for a type (verify accepts only these)."""
+    versions = {API_VERSIONS[resource_type]} if resource_type in API_VERSIONS else set()
+    if resource_type == "Microsoft.ApiManagement/service":
+        versions.add(PREMIUM_V2_SERVICE_API_VERSION)
+    return frozenset(versions)
+
+
 #: Built-in role definition ids (the same GUID in every tenant).
+#: Azure OpenAI inference (`azure-openai` family): Cognitive Services OpenAI User.
 ROLE_COGNITIVE_SERVICES_OPENAI_USER = "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd"
+#: Model inference on AI Services (`llm` family) needs Cognitive Services User
+#: (https://learn.microsoft.com/azure/foundry/foundry-models/how-to/configure-entra-id).
+ROLE_COGNITIVE_SERVICES_USER = "a97b65f3-24c7-4388-baec-2e87135dc908"
 ROLE_MONITORING_METRICS_PUBLISHER = "3913510d-42f4-4e42-8a64-420c390055eb"
 
 #: The audience APIM's managed identity asks a token for when calling Azure OpenAI.
 COGNITIVE_SERVICES_AUDIENCE = "https://cognitiveservices.azure.com"
 
-#: Dimensions the emit-token-metric policy fills in itself; they may omit `value`.
+
+def inference_role(family: str) -> str:
+    """The role APIM's identity gets on each account for the API family it serves."""
+    return ROLE_COGNITIVE_SERVICES_USER if family == "llm" else ROLE_COGNITIVE_SERVICES_OPENAI_USER
+
+
+#: Dimensions the emit-token-metric policy fills in itself; they may omit `value`. These are the
+#: default dimensions https://learn.microsoft.com/azure/api-management/azure-openai-emit-token-metric-policy
+#: lists; `Backend ID` is not among them, so it needs a value like any custom dimension.
 BUILTIN_DIMENSIONS = frozenset(
     {
         "API ID",
@@ -51,14 +89,21 @@ BUILTIN_DIMENSIONS = frozenset(
         "Subscription ID",
         "Location",
         "Gateway ID",
-        "Backend ID",
     }
 )
+#: Value a header dimension takes when the request lacks the header: a visible bucket rather
+#: than an empty string (an empty dimension value is a series nobody can tell apart or filter).
+ABSENT_DIMENSION_VALUE = "unknown"
 #: Well-known dimensions that are not built in but have one obvious value.
 KNOWN_DIMENSION_VALUES = {"Client IP": "@(context.Request.IpAddress)"}
-#: Dimensions per emit-token-metric policy. Learn now says 10 dimension keys per metric; the
-#: policy reference long said 5, so we keep the limit that works everywhere.
+#: Dimensions per emit-token-metric policy. Azure Monitor allows 10 dimension keys per metric
+#: (https://learn.microsoft.com/azure/azure-monitor/metrics/metrics-custom-overview#design-limitations-and-considerations),
+#: but https://learn.microsoft.com/azure/api-management/llm-emit-token-metric-policy says APIM
+#: uses 5 of them for its own dimensions, leaving 5: the stricter limit is kept.
 MAX_DIMENSIONS = 5
+#: Active time series per region and subscription within 12 hours (same two pages): the
+#: product of each dimension's distinct values, over every metric the policy emits.
+MAX_ACTIVE_TIME_SERIES = 50_000
 
 #: Service limits a generator must check before deployment, not discover during it.
 MAX_POLICY_BYTES = 256 * 1024
@@ -73,8 +118,6 @@ APIM_NAME_MAX = 50
 SUBDOMAIN_MAX = 64
 
 V2_SKUS = frozenset({"BasicV2", "StandardV2", "PremiumV2"})
-#: Tiers without the token-limit policies.
-NO_TOKEN_LIMIT_SKUS = frozenset({"Consumption"})
 #: Scale-unit ceilings per tier (Premium: per region; Consumption scales by itself).
 MAX_SKU_CAPACITY = {
     "Developer": 1,
@@ -121,10 +164,19 @@ MODEL_INFERENCE_OPERATIONS = (
 )
 
 
+#: The azure-rest-api-specs commit the OpenAPI definition is imported from. Pinned, not `main`:
+#: a path moved or a file rewritten on `main` would otherwise change or break a deployment that
+#: tokengate's output did not change. (Shipping the document inside the output instead is not
+#: possible: 2024-10-21's inference.json is 135,741 characters, over Bicep's 131,072-character
+#: loadTextContent limit.)
+INFERENCE_SPEC_COMMIT = "132b90d1f06386034a6c2b34e903dbd3b03f9806"
+
+
 def inference_spec_url(api_version: str) -> str:
     """The published OpenAPI definition of the Azure OpenAI inference API of that version."""
     channel = "preview" if api_version.endswith("-preview") else "stable"
     return (
-        "https://raw.githubusercontent.com/Azure/azure-rest-api-specs/main/specification/"
-        f"cognitiveservices/data-plane/AzureOpenAI/inference/{channel}/{api_version}/inference.json"
+        f"https://raw.githubusercontent.com/Azure/azure-rest-api-specs/{INFERENCE_SPEC_COMMIT}/"
+        "specification/cognitiveservices/data-plane/AzureOpenAI/inference/"
+        f"{channel}/{api_version}/inference.json"
     )

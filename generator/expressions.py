@@ -20,19 +20,21 @@ def csharp_string(value: str) -> str:
     return f'"{escaped}"'
 
 
-def header_value(name: str) -> str:
-    """The C# expression for a request header's value ('' when absent)."""
-    return f'context.Request.Headers.GetValueOrDefault({csharp_string(name)}, "")'
+def header_value(name: str, *, absent: str = "") -> str:
+    """The C# expression for a request header's value (`absent` when the header is missing)."""
+    return (
+        f"context.Request.Headers.GetValueOrDefault({csharp_string(name)}, {csharp_string(absent)})"
+    )
 
 
 #: The policy variable validate-azure-ad-token stores the validated token in.
 JWT_VARIABLE = "jwt"
 
 
-def claim_value(claim: str) -> str:
-    """The C# expression for a claim of the validated Entra ID token ('' when absent)."""
+def claim_value(claim: str, *, absent: str = "") -> str:
+    """The C# expression for a claim of the validated Entra ID token (`absent` when missing)."""
     token = f"((Jwt)context.Variables[{csharp_string(JWT_VARIABLE)}])"
-    return f'{token}.Claims.GetValueOrDefault({csharp_string(claim)}, "")'
+    return f"{token}.Claims.GetValueOrDefault({csharp_string(claim)}, {csharp_string(absent)})"
 
 
 #: The OpenAPI path parameter that names the deployment in Azure OpenAI inference URLs.

@@ -16,7 +16,8 @@ def subdomain_prefix(gateway: str, account: str) -> str:
     return f"{gateway}-{account}-"
 
 
-#: Tag key every resource tokengate deploys carries, with the gateway's name as its value.
-#: `down` deletes a resource group only when everything in it carries this tag for the gateway
-#: being taken down, so a group shared with other workloads is never deleted by accident.
+#: Tag key every resource tokengate deploys carries, with the gateway's name as its value (merged
+#: over the user's tags; the gateway's value wins). `down` deletes a resource group only when
+#: everything in it carries this tag for the gateway being taken down, so a group shared with
+#: other workloads is never deleted by accident.
 GATEWAY_TAG = "tokengate-gateway"

@@ -17,10 +17,10 @@ from typing import Any
 
 import jinja2
 
-from generator import __version__, azure, batching, expressions
+from generator import __version__, azure, batching, expressions, tiers
 from generator.errors import TokengateError
-from generator.model import Gateway, Product
-from generator.naming import apim_name_prefix, subdomain_prefix
+from generator.model import Account, Gateway, Product
+from generator.naming import GATEWAY_TAG, apim_name_prefix, subdomain_prefix
 from generator.resources import resource_dir
 
 
@@ -161,6 +161,7 @@ def environment() -> jinja2.Environment:
     env.filters["markdown"] = markdown_text
     env.globals["api_versions"] = azure.API_VERSIONS
     env.globals["azure"] = azure
+    env.globals["gateway_tag"] = GATEWAY_TAG
     env.globals["version"] = __version__
     return env
 
@@ -306,6 +307,11 @@ def product_batches(gateway: Gateway) -> list[tuple[Batch, list[Product]]]:
     ]
 
 
+def _backend_symbol(account: Account) -> str:
+    """A Bicep symbol for an account's backend: `backend_` plus its name, hyphens as underscores."""
+    return "backend_" + account.name.replace("-", "_")
+
+
 def _product_identifier(product: Product) -> str:
     """A Bicep symbol for a product: `product_` plus its id with hyphens as underscores."""
     return "product_" + product.name.replace("-", "_")
@@ -349,6 +355,9 @@ def plan(gateway: Gateway) -> tuple[list[TemplateJob], dict[str, str]]:
         ],
         "product_policy_path": product_policy_path,
         "logged_headers": logged_headers(gateway),
+        "backend_symbol": _backend_symbol,
+        "pooled_accounts": {a.name for route in gateway.pools for a in route.accounts},
+        "breakers_on_tier": tiers.supports(gateway.apim.sku, tiers.Feature.CIRCUIT_BREAKERS),
     }
     jobs = [TemplateJob("main.bicep", "main.bicep.j2", base)]
     jobs += [

@@ -89,7 +89,8 @@ def test_dimensions() -> None:
     assert model.dimension("API ID") == model.Dimension("API ID", None)
     assert model.dimension("Client IP").value == "@(context.Request.IpAddress)"
     header = model.dimension({"name": "User ID", "header": "x-user"})
-    assert header.value == '@(context.Request.Headers.GetValueOrDefault("x-user", ""))'
+    # A missing header is a visible bucket, not an empty dimension value.
+    assert header.value == '@(context.Request.Headers.GetValueOrDefault("x-user", "unknown"))'
 
 
 def test_defaults_fill_settings_blocks_but_not_optional_features() -> None:
@@ -97,8 +98,14 @@ def test_defaults_fill_settings_blocks_but_not_optional_features() -> None:
     "off" and stay absent. The input is not modified."""
     filled = model.with_defaults(MINIMAL)
     assert filled["api"]["path"] == "openai"
-    assert filled["monitoring"] == {"appInsights": True, "logAnalytics": True, "retentionDays": 30}
-    assert filled["loadBalancing"]["circuitBreaker"]["failures"] == 1
+    assert filled["monitoring"] == {
+        "appInsights": True,
+        "logAnalytics": True,
+        "retentionDays": 30,
+        "appInsightsLocalAuth": False,
+    }
+    # Absent circuitBreaker means "pool members only", so it stays absent.
+    assert "circuitBreaker" not in filled["loadBalancing"]
     assert filled["openai"][0]["deployments"][0]["sku"] == "GlobalStandard"
     for feature in ("tokenLimit", "tokenMetrics", "insights", "products", "consumers"):
         assert feature not in filled

@@ -120,8 +120,12 @@ def test_policy_xml_structure(item: tuple[str, RenderedFile]) -> None:
     for section in root:
         elements = [child for child in section if isinstance(child.tag, str)]
         if section.tag == "backend" and elements[0].tag == "retry":
-            # A backend pool's retry loop forwards the request itself, in place of <base />.
-            assert [e.tag for e in elements[0]] == ["forward-request"]
+            # A backend pool's retry loop forwards the request itself, in place of <base />, and
+            # sets the backend again first so each attempt is a new pool decision (Azure-Samples/
+            # AI-Gateway labs/backend-pool-load-balancing/policy.xml).
+            tags = [e.tag for e in elements[0] if isinstance(e.tag, str)]
+            assert tags[-1] == "forward-request"
+            assert tags[:-1] in (["set-backend-service"], ["choose"])
             continue
         assert elements[0].tag == "base", f"<{section.tag}> does not start with <base />"
 

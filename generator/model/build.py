@@ -7,11 +7,12 @@ budget are grouped into generated tier products.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 from typing import Any
 
-from generator import azure
-from generator.expressions import header_value
+from generator import azure, tiers
+from generator.expressions import claim_value, header_value
 from generator.model.defaults import with_defaults
 from generator.model.gateway import (
     Account,
@@ -57,6 +58,18 @@ def tier_name(limit: Limit) -> str:
     return GENERATED_PRODUCT_PREFIX + "-".join(parts)
 
 
+#: Longest backend id ARM accepts (service_backends name, 2024-05-01 schema: maxLength 80).
+MAX_BACKEND_ID = 80
+
+
+def _pool_id(names: tuple[str, ...]) -> str:
+    """`pool-<accounts>`; past ARM's 80 characters, the names are replaced by a stable digest."""
+    readable = "pool-" + "-".join(names)
+    if len(readable) <= MAX_BACKEND_ID:
+        return readable
+    return "pool-" + hashlib.sha256("/".join(names).encode()).hexdigest()[:16]
+
+
 def routes_for(accounts: tuple[Account, ...]) -> tuple[Route, ...]:
     """Group deployments by the set of accounts hosting them: one route (backend or pool) each.
 
@@ -78,7 +91,7 @@ def routes_for(accounts: tuple[Account, ...]) -> tuple[Route, ...]:
         elif len(names) == len(accounts):
             backend = "openai-pool"
         else:
-            backend = "pool-" + "-".join(names)
+            backend = _pool_id(names)
         routes.append(Route(backend, tuple(by_name[n] for n in names), tuple(deployments)))
     return tuple(routes)
 
@@ -121,8 +134,11 @@ def dimension(entry: str | dict[str, Any]) -> Dimension:
     """A spec dimension entry → name and value (None where APIM supplies it)."""
     if isinstance(entry, str):
         return Dimension(entry, azure.KNOWN_DIMENSION_VALUES.get(entry))
+    absent = azure.ABSENT_DIMENSION_VALUE
     if "header" in entry:
-        return Dimension(entry["name"], f"@({header_value(entry['header'])})")
+        return Dimension(entry["name"], f"@({header_value(entry['header'], absent=absent)})")
+    if "claim" in entry:
+        return Dimension(entry["name"], f"@({claim_value(entry['claim'], absent=absent)})")
     name = entry["name"]
     return Dimension(name, entry.get("value", azure.KNOWN_DIMENSION_VALUES.get(name)))
 
@@ -205,7 +221,44 @@ def _monitoring(data: dict[str, Any]) -> Monitoring:
     if "llmMessages" in m:
         logged = m["llmMessages"]
         messages = LlmMessages(logged["requests"], logged["responses"], logged["maxSizeInBytes"])
-    return Monitoring(m["appInsights"], m["logAnalytics"], m["retentionDays"], messages)
+    logs_on_tier = tiers.supports(data["apim"]["sku"], tiers.Feature.AZURE_MONITOR_LOGS)
+    return Monitoring(
+        m["appInsights"],
+        m["logAnalytics"],
+        m["retentionDays"],
+        messages,
+        gateway_logs=m["logAnalytics"] and logs_on_tier,
+        app_insights_local_auth=m["appInsightsLocalAuth"],
+    )
+
+
+def _breakers(
+    data: dict[str, Any], routes: tuple[Route, ...]
+) -> tuple[CircuitBreaker | None, frozenset[str]]:
+    """Which backends get a circuit breaker, with which thresholds.
+
+    Asked for (`loadBalancing.circuitBreaker`): every backend. Not asked for: only accounts in a
+    pool, where a tripped member hands its traffic to the others; a lone backend that trips
+    would answer every consumer 503 for the trip duration instead of passing one error on.
+    Validation refuses an explicit breaker on a tier without them; otherwise none is made.
+    """
+    if not tiers.supports(data["apim"]["sku"], tiers.Feature.CIRCUIT_BREAKERS):
+        return None, frozenset()
+    asked = "circuitBreaker" in data["loadBalancing"]
+    if asked:
+        names = frozenset(a["name"] for a in data["openai"])
+    else:
+        names = frozenset(a.name for r in routes if r.is_pool for a in r.accounts)
+    if not names:
+        return None, frozenset()
+    breaker = with_defaults({"loadBalancing": {"circuitBreaker": {}}})["loadBalancing"][
+        "circuitBreaker"
+    ]
+    breaker.update(data["loadBalancing"].get("circuitBreaker", {}))
+    thresholds = CircuitBreaker(
+        breaker["failures"], breaker["intervalSeconds"], breaker["tripSeconds"]
+    )
+    return thresholds, names
 
 
 def _insights(data: dict[str, Any]) -> Insights | None:
@@ -238,7 +291,7 @@ def build(spec_data: dict[str, Any], source: str, regenerate_note: str | None = 
         data, token_limit.default if token_limit else None
     )
     balancing = data["loadBalancing"]
-    breaker = balancing["circuitBreaker"]
+    breaker, breaker_accounts = _breakers(data, routes)
     largest_pool = max(len(r.accounts) for r in routes)
     apim, api, target = data["apim"], data["api"], data["deployment"]
     return Gateway(
@@ -256,9 +309,8 @@ def build(spec_data: dict[str, Any], source: str, regenerate_note: str | None = 
         products=tuple(products),
         insights=_insights(data),
         routes=routes,
-        circuit_breaker=CircuitBreaker(
-            breaker["failures"], breaker["intervalSeconds"], breaker["tripSeconds"]
-        ),
+        circuit_breaker=breaker,
+        breaker_accounts=breaker_accounts,
         retries=balancing.get("retries", largest_pool - 1),
         auth=_auth(data),
         target=DeploymentTarget(target["scope"], target.get("resourceGroup")),

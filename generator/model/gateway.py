@@ -184,6 +184,12 @@ class Monitoring:
     retention_days: int
     #: Prompt/completion logging; None = token counts only (the private default).
     llm_messages: LlmMessages | None = None
+    #: Resource logs (GatewayLogs, GatewayLlmLogs) and the LLM diagnostic: Log Analytics is on
+    #: and the tier has Azure Monitor logs (not Consumption, see generator/tiers.py).
+    gateway_logs: bool = False
+    #: Keep instrumentation-key ingestion on Application Insights (spec opt-out); otherwise only
+    #: Entra ID callers (the APIM logger's identity) may send telemetry.
+    app_insights_local_auth: bool = False
 
 
 @dataclass(frozen=True)
@@ -260,12 +266,19 @@ class Gateway:
     products: tuple[Product, ...] = ()
     insights: Insights | None = None
     routes: tuple[Route, ...] = ()
-    circuit_breaker: CircuitBreaker = CircuitBreaker(1, 60, 60)
+    #: Breaker thresholds; None when no backend gets one (lone backends by default, or a tier
+    #: without circuit breakers).
+    circuit_breaker: CircuitBreaker | None = None
+    #: Names of the accounts whose backend carries the circuit breaker.
+    breaker_accounts: frozenset[str] = frozenset()
     retries: int = 0
     auth: Auth = Auth(subscription_required=True, entra=None)
     target: DeploymentTarget = DeploymentTarget("resourceGroup", None)
     #: The "do not edit" note of every generated file: names the spec and `--out` used.
     regenerate_note: str = "Do not edit: change the spec and run `tokengate render`."
+
+    def has_breaker(self, account: Account) -> bool:
+        return self.circuit_breaker is not None and account.name in self.breaker_accounts
 
     @property
     def pools(self) -> tuple[Route, ...]:

@@ -66,6 +66,8 @@ PATTERN_WORDS = {
     "! # $ % & ' * + . ^ _ ` | ~ -",
     "^[A-Za-z0-9][A-Za-z0-9._-]*$(?!\\n)": "letters, digits, '.', '_' and '-', starting with a "
     "letter or digit",
+    "^[A-Za-z0-9_.:/-]{1,128}$(?!\\n)": "a token claim name: 1 to 128 letters, digits and "
+    "_ . : / -",
 }
 
 

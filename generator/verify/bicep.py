@@ -300,7 +300,7 @@ def bicep_findings(parsed: BicepFile, files: Mapping[str, str]) -> Iterator[Find
                 "TG204",
                 f"resource type '{resource.type}' is not one tokengate generates",
             )
-        elif resource.api_version != expected:
+        elif resource.api_version not in azure.rendered_api_versions(resource.type):
             yield Finding(
                 parsed.path,
                 resource.line,

@@ -69,23 +69,6 @@ def limit_not_empty(spec: LoadedSpec) -> Iterator[Finding]:
                     )
 
 
-@rule("TG106", "Token limits are not available on the Consumption tier")
-def no_token_limit_on_consumption(spec: LoadedSpec) -> Iterator[Finding]:
-    sku = spec.data["apim"].get("sku")
-    if sku not in azure.NO_TOKEN_LIMIT_SKUS:
-        return
-    overrides = any(
-        k in c for c in spec.data.get("consumers", []) for k in ("tokensPerMinute", "quota")
-    )
-    if "tokenLimit" in spec.data or overrides:
-        yield spec.finding(
-            ("apim", "sku"),
-            "TG106",
-            f"the token-limit policy is not available on the {sku} tier; "
-            "choose BasicV2, StandardV2 or a classic tier",
-        )
-
-
 @rule("TG109", "Capacities are within the SKU's bounds (model deployments and APIM units)")
 def capacity_bounds(spec: LoadedSpec) -> Iterator[Finding]:
     for i, account in enumerate(spec.data["openai"]):

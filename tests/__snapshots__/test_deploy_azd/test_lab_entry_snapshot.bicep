@@ -34,8 +34,10 @@ param logRetentionDays int
 resource gatewayResourceGroup 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: resourceGroupName
   location: resourceGroupLocation
+  // The gateway tag marks the resource group too (the deploy helper relies on the key).
   tags: union(tags, {
     'azd-env-name': environmentName
+    'tokengate-gateway': gatewayName
   })
 }
 

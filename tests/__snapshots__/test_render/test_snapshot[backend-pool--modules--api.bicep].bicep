@@ -8,23 +8,26 @@ param apimName string
 @description('One backend per account: id, url, description.')
 param backends array
 param loggerId string
+@description('The azureMonitor logger LLM logging writes through.')
+param azureMonitorLoggerId string
 
 resource apim 'Microsoft.ApiManagement/service@2024-05-01' existing = {
   name: apimName
 }
 
-resource backend 'Microsoft.ApiManagement/service/backends@2024-05-01' = [for item in backends: {
+resource backend_sweden 'Microsoft.ApiManagement/service/backends@2024-05-01' = {
   parent: apim
-  name: item.id
+  name: backends[0].id
   properties: {
-    description: item.description
-    url: item.url
+    description: backends[0].description
+    url: backends[0].url
     protocol: 'http'
     tls: {
       validateCertificateChain: true
       validateCertificateName: true
     }
     // Take a throttled or failing account out for a while; its Retry-After header wins.
+    // A pool member: while it is out, the pool sends its traffic to the others.
     circuitBreaker: {
       rules: [
         {
@@ -49,7 +52,85 @@ resource backend 'Microsoft.ApiManagement/service/backends@2024-05-01' = [for it
       ]
     }
   }
-}]
+}
+
+resource backend_france 'Microsoft.ApiManagement/service/backends@2024-05-01' = {
+  parent: apim
+  name: backends[1].id
+  properties: {
+    description: backends[1].description
+    url: backends[1].url
+    protocol: 'http'
+    tls: {
+      validateCertificateChain: true
+      validateCertificateName: true
+    }
+    // Take a throttled or failing account out for a while; its Retry-After header wins.
+    // A pool member: while it is out, the pool sends its traffic to the others.
+    circuitBreaker: {
+      rules: [
+        {
+          name: 'throttled-or-failing'
+          failureCondition: {
+            count: 1
+            interval: 'PT10S'
+            statusCodeRanges: [
+              {
+                min: 429
+                max: 429
+              }
+              {
+                min: 500
+                max: 599
+              }
+            ]
+          }
+          tripDuration: 'PT60S'
+          acceptRetryAfter: true
+        }
+      ]
+    }
+  }
+}
+
+resource backend_uksouth 'Microsoft.ApiManagement/service/backends@2024-05-01' = {
+  parent: apim
+  name: backends[2].id
+  properties: {
+    description: backends[2].description
+    url: backends[2].url
+    protocol: 'http'
+    tls: {
+      validateCertificateChain: true
+      validateCertificateName: true
+    }
+    // Take a throttled or failing account out for a while; its Retry-After header wins.
+    // A pool member: while it is out, the pool sends its traffic to the others.
+    circuitBreaker: {
+      rules: [
+        {
+          name: 'throttled-or-failing'
+          failureCondition: {
+            count: 1
+            interval: 'PT10S'
+            statusCodeRanges: [
+              {
+                min: 429
+                max: 429
+              }
+              {
+                min: 500
+                max: 599
+              }
+            ]
+          }
+          tripDuration: 'PT60S'
+          acceptRetryAfter: true
+        }
+      ]
+    }
+  }
+}
 
 // Deployments gpt-4o-mini are served by 3 accounts: lower priority first, weight within a priority.
 resource openai_pool 'Microsoft.ApiManagement/service/backends@2024-05-01' = {
@@ -61,17 +142,17 @@ resource openai_pool 'Microsoft.ApiManagement/service/backends@2024-05-01' = {
     pool: {
       services: [
         {
-          id: '/backends/${backend[0].name}'
+          id: '/backends/${backend_sweden.name}'
           priority: 1
           weight: 1
         }
         {
-          id: '/backends/${backend[1].name}'
+          id: '/backends/${backend_france.name}'
           priority: 2
           weight: 50
         }
         {
-          id: '/backends/${backend[2].name}'
+          id: '/backends/${backend_uksouth.name}'
           priority: 2
           weight: 50
         }
@@ -95,8 +176,11 @@ resource api 'Microsoft.ApiManagement/service/apis@2024-05-01' = {
       header: 'api-key'
       query: 'api-key'
     }
+    // The published OpenAPI definition at a pinned azure-rest-api-specs commit, not `main`: a
+    // moved or rewritten file upstream cannot change or break this deployment. (Shipping it with
+    // loadTextContent is not possible: it is over Bicep's 131,072-character limit.)
     format: 'openapi+json-link'
-    value: 'https://raw.githubusercontent.com/Azure/azure-rest-api-specs/main/specification/cognitiveservices/data-plane/AzureOpenAI/inference/stable/2024-10-21/inference.json'
+    value: 'https://raw.githubusercontent.com/Azure/azure-rest-api-specs/132b90d1f06386034a6c2b34e903dbd3b03f9806/specification/cognitiveservices/data-plane/AzureOpenAI/inference/stable/2024-10-21/inference.json'
   }
 }
 
@@ -109,7 +193,9 @@ resource apiPolicy 'Microsoft.ApiManagement/service/apis/policies@2024-05-01' = 
     value: loadTextContent('../policies/api-azure-openai.xml')
   }
   dependsOn: [
-    backend
+    backend_sweden
+    backend_france
+    backend_uksouth
     openai_pool
   ]
 }
@@ -138,7 +224,7 @@ resource llmLogging 'Microsoft.ApiManagement/service/apis/diagnostics@2024-06-01
   parent: api
   name: 'azuremonitor'
   properties: {
-    loggerId: resourceId('Microsoft.ApiManagement/service/loggers', apim.name, 'azuremonitor')
+    loggerId: azureMonitorLoggerId
     verbosity: 'information'
     logClientIp: true
     sampling: {

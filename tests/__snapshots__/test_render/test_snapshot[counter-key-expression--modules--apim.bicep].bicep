@@ -54,14 +54,27 @@ resource logger 'Microsoft.ApiManagement/service/loggers@2024-05-01' = {
   properties: {
     loggerType: 'applicationInsights'
     resourceId: appInsights.id
+    // Learn's form for the system-assigned identity is identityClientId: 'SystemAssigned'
+    // (https://learn.microsoft.com/azure/api-management/api-management-howto-app-insights#use-a-managed-identity);
+    // without it APIM sends on the instrumentation key, which DisableLocalAuth refuses.
     credentials: {
       connectionString: appInsights.properties.ConnectionString
-      identityType: 'SystemAssigned'
+      identityClientId: 'SystemAssigned'
     }
   }
   dependsOn: [
     metricsPublisher
   ]
+}
+
+// The Azure Monitor logger the LLM-logging diagnostic (api.bicep) writes through; the reference
+// labs declare it the same way (Azure-Samples/AI-Gateway modules/apim/v3/apim.bicep).
+resource azureMonitorLogger 'Microsoft.ApiManagement/service/loggers@2024-05-01' = {
+  parent: apim
+  name: 'azuremonitor'
+  properties: {
+    loggerType: 'azureMonitor'
+  }
 }
 
 // Gateway requests and LLM token usage (resource-specific tables ApiManagementGatewayLogs and
@@ -89,3 +102,4 @@ output name string = apim.name
 output principalId string = apim.identity.principalId
 output gatewayUrl string = apim.properties.gatewayUrl
 output loggerId string = logger.id
+output azureMonitorLoggerId string = azureMonitorLogger.id

@@ -44,6 +44,11 @@ param openAIAccounts array
 param logRetentionDays int = 30
 
 var suffix = uniqueString(subscription().id, resourceGroup().id, gatewayName)
+// Every resource carries the gateway tag (the deploy helper finds the gateway's resources by it),
+// merged over the user's tags; the gateway's value wins over a user tag of the same key.
+var resourceTags = union(tags, {
+  'tokengate-gateway': gatewayName
+})
 var apimNamePrefix = 'apim-lab-gateway-'
 
 module monitoring 'modules/monitoring.bicep' = {
@@ -52,7 +57,7 @@ module monitoring 'modules/monitoring.bicep' = {
     workspaceName: 'log-${gatewayName}-${suffix}'
     appInsightsName: 'appi-${gatewayName}-${suffix}'
     location: location
-    tags: tags
+    tags: resourceTags
     retentionDays: logRetentionDays
   }
 }
@@ -62,7 +67,7 @@ module apim 'modules/apim.bicep' = {
   params: {
     name: '${apimNamePrefix}${suffix}'
     location: location
-    tags: tags
+    tags: resourceTags
     sku: apimSku
     capacity: apimCapacity
     publisherEmail: publisherEmail
@@ -77,7 +82,7 @@ module openai 'modules/openai.bicep' = [for account in openAIAccounts: {
   params: {
     name: '${account.namePrefix}${suffix}'
     location: account.location
-    tags: tags
+    tags: resourceTags
     kind: account.kind
     sku: account.sku
     deployments: account.deployments
@@ -95,6 +100,7 @@ module api 'modules/api.bicep' = {
       description: 'Azure OpenAI account ${openai[i].outputs.name}'
     }]
     loggerId: apim.outputs.loggerId
+    azureMonitorLoggerId: apim.outputs.azureMonitorLoggerId
   }
 }
 

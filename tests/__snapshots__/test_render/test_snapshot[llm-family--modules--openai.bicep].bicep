@@ -48,11 +48,13 @@ resource modelDeployments 'Microsoft.CognitiveServices/accounts/deployments@2025
   }
 }]
 
-resource openAIUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(account.id, apimPrincipalId, '5e0bd9bd-7b93-4f28-af87-19fc36ad61bd')
+// Cognitive Services User: model inference on AI Services (the llm family) needs it; OpenAI User covers only the Azure OpenAI API
+// (https://learn.microsoft.com/azure/foundry/foundry-models/how-to/configure-entra-id).
+resource inferenceUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(account.id, apimPrincipalId, 'a97b65f3-24c7-4388-baec-2e87135dc908')
   scope: account
   properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '5e0bd9bd-7b93-4f28-af87-19fc36ad61bd')
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', 'a97b65f3-24c7-4388-baec-2e87135dc908')
     principalId: apimPrincipalId
     principalType: 'ServicePrincipal'
   }

@@ -41,6 +41,11 @@ param publisherName string
 param openAIAccounts array
 
 var suffix = uniqueString(subscription().id, resourceGroup().id, gatewayName)
+// Every resource carries the gateway tag (the deploy helper finds the gateway's resources by it),
+// merged over the user's tags; the gateway's value wins over a user tag of the same key.
+var resourceTags = union(tags, {
+  'tokengate-gateway': gatewayName
+})
 var apimNamePrefix = 'apim-control-only-'
 
 module apim 'modules/apim.bicep' = {
@@ -48,7 +53,7 @@ module apim 'modules/apim.bicep' = {
   params: {
     name: '${apimNamePrefix}${suffix}'
     location: location
-    tags: tags
+    tags: resourceTags
     sku: apimSku
     capacity: apimCapacity
     publisherEmail: publisherEmail
@@ -61,7 +66,7 @@ module openai 'modules/openai.bicep' = [for account in openAIAccounts: {
   params: {
     name: '${account.namePrefix}${suffix}'
     location: account.location
-    tags: tags
+    tags: resourceTags
     kind: account.kind
     sku: account.sku
     deployments: account.deployments

@@ -11,6 +11,10 @@ resource apim 'Microsoft.ApiManagement/service@2024-05-01' existing = {
   name: apimName
 }
 
+// One at a time, as the reference labs do (Azure-Samples/AI-Gateway modules/apim/v3/apim.bicep):
+// subscriptions created in parallel on one service are reported to fail with 412
+// PreconditionFailed. Slower, but a deployment that finishes.
+@batchSize(1)
 resource subscription 'Microsoft.ApiManagement/service/subscriptions@2024-05-01' = [for item in subscriptions: {
   parent: apim
   name: item.name

@@ -29,6 +29,9 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
   properties: {
     Application_Type: 'web'
     WorkspaceResourceId: workspace.id
+    // The APIM logger authenticates with its managed identity, so keys can be refused
+    // (https://learn.microsoft.com/azure/azure-monitor/app/azure-ad-authentication).
+    DisableLocalAuth: true
     // Accepted by the service but missing from the published 2020-02-02 type definition.
     #disable-next-line BCP037
     CustomMetricsOptedInType: 'WithDimensions'

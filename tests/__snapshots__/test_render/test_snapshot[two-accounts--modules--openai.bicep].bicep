@@ -48,7 +48,9 @@ resource modelDeployments 'Microsoft.CognitiveServices/accounts/deployments@2025
   }
 }]
 
-resource openAIUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+// Cognitive Services OpenAI User: calls to the Azure OpenAI inference API, nothing else
+// (https://learn.microsoft.com/azure/foundry/foundry-models/how-to/configure-entra-id).
+resource inferenceUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(account.id, apimPrincipalId, '5e0bd9bd-7b93-4f28-af87-19fc36ad61bd')
   scope: account
   properties: {

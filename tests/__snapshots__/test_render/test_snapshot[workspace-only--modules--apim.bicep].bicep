@@ -31,6 +31,16 @@ resource apim 'Microsoft.ApiManagement/service@2024-05-01' = {
   }
 }
 
+// The Azure Monitor logger the LLM-logging diagnostic (api.bicep) writes through; the reference
+// labs declare it the same way (Azure-Samples/AI-Gateway modules/apim/v3/apim.bicep).
+resource azureMonitorLogger 'Microsoft.ApiManagement/service/loggers@2024-05-01' = {
+  parent: apim
+  name: 'azuremonitor'
+  properties: {
+    loggerType: 'azureMonitor'
+  }
+}
+
 // Gateway requests and LLM token usage (resource-specific tables ApiManagementGatewayLogs and
 // ApiManagementGatewayLlmLog) into the workspace.
 resource gatewayLogs 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
@@ -55,3 +65,4 @@ resource gatewayLogs 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' 
 output name string = apim.name
 output principalId string = apim.identity.principalId
 output gatewayUrl string = apim.properties.gatewayUrl
+output azureMonitorLoggerId string = azureMonitorLogger.id
