@@ -247,3 +247,26 @@ def test_the_worked_example_in_the_readme_is_real_output() -> None:
     produced = [*out.splitlines(), "wrote lab.png"]
     missing = [line for line in shown if line not in produced]
     assert not missing
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--start", "9999-12-31T00:00:00Z"), "is outside the years 1970 to 9998"),
+        (("--start", "0001-01-01T00:00:00Z"), "is outside the years 1970 to 9998"),
+        (("--start", "9998-12-31T23:00:00Z", "--duration", "2h"), "would end after the year"),
+        (("--duration", "99999999999999999999d"), "is longer than workloads can last"),
+        (("--prompt-tokens", "99999999999999999999"), "is not in the range 1<=x<=10000000"),
+        (("--rate", "nan"), "nan is not a finite number"),
+        (("--rate", "inf"), "inf is not a finite number"),
+        (("--rate", "1e308", "--duration", "1s"), "unboundedly many requests"),
+        # 100,000/min x (1,440 min x 2 consumers + 2 bursts x 1 min x 10)
+        (("--rate", "100000", "--duration", "1d"), "about 290,000,000 requests"),
+    ],
+)
+def test_odd_synthetic_options_are_usage_errors(args: tuple[str, ...], message: str) -> None:
+    """Each was a traceback (the calendar's year 10000, an array overflow) or a run that never
+    ends (an infinite or enormous rate); now exit 2 before any request is generated."""
+    code, out, err = invoke("--synthetic", *args)
+    assert code == 2 and out == ""
+    assert message in err and "Traceback" not in err
