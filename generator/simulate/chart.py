@@ -243,7 +243,8 @@ def _quota_scale(axes: Any, row: CounterRow, simulation: Simulation, x: list[dat
         label="quota used in its period (right scale)",
     )
     twin.axhline(1, color=_QUOTA, linestyle=":", linewidth=1, label="quota (100%, right scale)")
-    twin.set_ylim(0, max(1.0, *shares) * 1.14)
+    # Headroom above the token scale's, so the 100% line never sits on the cut marks.
+    twin.set_ylim(0, max(1.0, *shares) * 1.3)
     twin.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     twin.set_ylabel(f"of {row.quota:,}/{row.quota_period}", fontsize=8, color=_QUOTA)
     twin.tick_params(labelsize=8, colors=_QUOTA, axis="y")
