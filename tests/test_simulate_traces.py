@@ -257,6 +257,12 @@ ROW = "2025-01-06T09:00:00Z,team-b,10.1.0.4,300,100,false,2000\n"
             "for integer string conversion: value has 5001 digits",
         ),
         (
+            "twice.csv",
+            "timestamp,timestamp,consumer,prompt_tokens,completion_tokens\n"
+            "2025-01-06T09:00:00Z,x,team-a,1,1\n",
+            "twice.csv:1: column 'timestamp' appears more than once in the header",
+        ),
+        (
             "huge-cell.csv",
             HEADER + ROW.replace("10.1.0.4", "x" * 200_000),
             "huge-cell.csv:2: not CSV: field larger than field limit (131072)",

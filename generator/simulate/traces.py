@@ -241,6 +241,9 @@ class _Reader:
     def columns(self, header: list[str]) -> dict[str, str]:
         """Workload field → source column name; missing required columns are problems."""
         names = [_clean(column) for column in header]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        for name in twice:  # a row would keep only the last cell of the name
+            self.problem("1", f"column {name!r} appears more than once in the header")
         log_analytics = "TimeGenerated" in names
         found: dict[str, str] = {}
         for original, name in zip(header, names, strict=True):
