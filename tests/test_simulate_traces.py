@@ -207,7 +207,7 @@ def test_a_missing_column_says_why_the_spec_needs_it(tmp_path: Path) -> None:
 def test_an_unreadable_file_is_an_error_not_a_traceback(tmp_path: Path) -> None:
     trace = tmp_path / "latin1.csv"
     trace.write_bytes("timestamp,consumer\n2025-01-06T09:00:00Z,\xe9quipe\n".encode("latin-1"))
-    with pytest.raises(TraceInvalid, match=r"latin1\.csv:1: not UTF-8"):
+    with pytest.raises(TraceInvalid, match=r"latin1\.csv:2: not UTF-8"):
         read_trace(trace, lab_needs())
 
 
@@ -217,3 +217,92 @@ def test_the_readme_shows_the_query_render_writes() -> None:
     shown = shown[: shown.index("```")]
     rendered = compile_path(None).files["queries/llm-usage-export.kql"].content
     assert rendered.endswith(shown)
+
+
+HEADER = "timestamp,consumer,client_ip,prompt_tokens,completion_tokens,stream,duration_ms\n"
+ROW = "2025-01-06T09:00:00Z,team-b,10.1.0.4,300,100,false,2000\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        (
+            "huge-tokens.csv",
+            HEADER + ROW.replace(",300,", f",{10**21},"),
+            "huge-tokens.csv:2: prompt_tokens 1,000,000,000,000,000,000,000 is over the largest "
+            "value tokengate accepts (2,147,483,647)",
+        ),
+        (
+            "huge-duration.csv",
+            HEADER + ROW.replace(",2000", f",{10**23}"),
+            "huge-duration.csv:2: duration_ms 100,000,000,000,000,000,000,000 is over the "
+            "largest value tokengate accepts (2,147,483,647)",
+        ),
+        (
+            "year-9999.csv",
+            HEADER + ROW.replace("2025", "9999"),
+            "year-9999.csv:2: timestamp '9999-01-06T09:00:00Z' is outside the years 1970 to 9998",
+        ),
+        (
+            "year-1.csv",
+            HEADER + ROW.replace("2025-01-06T09:00:00Z", "0001-01-01T00:00:00+05:00"),
+            "year-1.csv:2: timestamp '0001-01-01T00:00:00+05:00' is outside the years 1970 to 9998",
+        ),
+        (
+            "deep.json",
+            "[" * 100_000,
+            "deep.json:1: not JSON tokengate can read: nested too deeply",
+        ),
+        (
+            "long-number.jsonl",
+            '{"timestamp": "2025-01-06T09:00:00Z", "consumer": "team-b", '
+            f'"prompt_tokens": 1{"0" * 5000}, "completion_tokens": 1}}\n',
+            "long-number.jsonl:1: not JSON tokengate can read: Exceeds the limit (4300 digits) "
+            "for integer string conversion: value has 5001 digits",
+        ),
+        (
+            "twice.csv",
+            "timestamp,timestamp,consumer,prompt_tokens,completion_tokens\n"
+            "2025-01-06T09:00:00Z,x,team-a,1,1\n",
+            "twice.csv:1: column 'timestamp' appears more than once in the header",
+        ),
+        (
+            "huge-cell.csv",
+            HEADER + ROW.replace("10.1.0.4", "x" * 200_000),
+            "huge-cell.csv:2: not CSV: field larger than field limit (131072)",
+        ),
+    ],
+    ids=lambda value: value if isinstance(value, str) and len(value) < 30 else "",
+)
+def test_odd_traces_are_errors_naming_the_row(
+    name: str, content: str, expected: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each of these was a traceback (OverflowError, ValueError from the calendar, RecursionError,
+    csv.Error) or a message without its place."""
+    (tmp_path / name).write_text(content, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["simulate", "--trace", name], catch_exceptions=False)
+    assert (result.exit_code, result.stdout, result.stderr) == (2, "", expected + "\n")
+
+
+def test_a_byte_that_is_not_utf8_is_found_on_its_line(tmp_path: Path) -> None:
+    trace = tmp_path / "t.csv"
+    trace.write_bytes((HEADER + ROW + ROW).encode() + b"2025-01-06T09:00:30Z,\xe9quipe\n")
+    with pytest.raises(TraceInvalid) as raised:
+        read_trace(trace, lab_needs())
+    assert raised.value.message == f"{trace}:4: not UTF-8 text (invalid continuation byte)"
+
+
+def test_a_trace_of_one_request_is_replayed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "one.csv").write_text(HEADER + ROW, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(
+        main, ["simulate", "--trace", "one.csv", "--suggest"], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "workload  one.csv: 1 requests, 2025-01-06 09:00:00Z to 2025-01-06 09:00:00Z" in (
+        result.stdout
+    )
+    assert "consumers:\n  - { name: team-b, tokensPerMinute: " in result.stdout

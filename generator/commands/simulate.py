@@ -5,6 +5,7 @@ Only click is imported here; the simulation modules load when the command runs.
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,13 @@ if TYPE_CHECKING:
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d)?\s*$")
 _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "min": 60_000, "h": 3_600_000, "d": 86_400_000}
+#: A synthetic workload holds every request in memory (tens of bytes each, plus text); beyond
+#: this many the machine runs out of memory or patience long before the replay says anything.
+MAX_SYNTHETIC_REQUESTS = 5_000_000
+#: Mean tokens per request beyond any model's context window (a typo, not a workload).
+MAX_MEAN_TOKENS = 10_000_000
+#: Workloads live between these years: quota periods are calendar dates, which end in 9999.
+FIRST_YEAR, LAST_YEAR = 1970, 9998
 
 
 def _duration_ms(ctx: click.Context, param: click.Parameter, value: str) -> int:
@@ -27,7 +35,21 @@ def _duration_ms(ctx: click.Context, param: click.Parameter, value: str) -> int:
     match = _DURATION.match(value)
     if not match or float(match.group(1)) <= 0:
         raise click.BadParameter(f"{value!r} is not a duration like 90s, 30m, 2h or 7d")
-    return int(float(match.group(1)) * _UNIT_MS[match.group(2) or "s"])
+    milliseconds = int(float(match.group(1)) * _UNIT_MS[match.group(2) or "s"])
+    if milliseconds > _MAX_SPAN_MS:
+        raise click.BadParameter(f"{value!r} is longer than workloads can last")
+    return milliseconds
+
+
+#: From the first moment of FIRST_YEAR to the last of LAST_YEAR.
+_MAX_SPAN_MS = (LAST_YEAR + 1 - FIRST_YEAR) * 366 * _UNIT_MS["d"]
+
+
+def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    """click's FloatRange lets `inf` and `nan` through; neither is a rate."""
+    if not math.isfinite(value):
+        raise click.BadParameter(f"{value!r} is not a finite number")
+    return value
 
 
 def _start_ms(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
@@ -43,6 +65,8 @@ def _start_ms(ctx: click.Context, param: click.Parameter, value: str | None) -> 
         raise click.BadParameter(f"{value!r} is not an ISO 8601 date and time") from error
     if moment.tzinfo is None:
         raise click.BadParameter(f"{value!r} has no UTC offset: add Z for UTC")
+    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+        raise click.BadParameter(f"{value!r} is outside the years {FIRST_YEAR} to {LAST_YEAR}")
     return to_ms(moment)
 
 
@@ -79,20 +103,21 @@ SYNTHETIC_OPTIONS = "Synthetic workload (with --synthetic)"
 @click.option(
     "--rate",
     type=click.FloatRange(min=0, min_open=True),
+    callback=_finite,
     default=2.0,
     show_default=True,
     help="Synthetic: requests per minute per consumer.",
 )
 @click.option(
     "--prompt-tokens",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=MAX_MEAN_TOKENS),
     default=600,
     show_default=True,
     help="Synthetic: mean prompt tokens per request.",
 )
 @click.option(
     "--completion-tokens",
-    type=click.IntRange(min=0),
+    type=click.IntRange(min=0, max=MAX_MEAN_TOKENS),
     default=200,
     show_default=True,
     help="Synthetic: mean completion tokens per request.",
@@ -229,10 +254,37 @@ def _workload(gateway_plan: Plan, options: dict[str, Any]) -> Workload:
         bursts=options["bursts"],
         **({"start_ms": options["start"]} if options["start"] is not None else {}),
     )
+    _check_synthetic_size(gateway_plan, profile)
     workload = synthetic.generate(gateway_plan, profile)
     if not len(workload):
         raise click.UsageError("the synthetic workload is empty: raise --rate or --duration")
     return workload
+
+
+def _check_synthetic_size(gateway_plan: Plan, profile: Any) -> None:
+    """Refuse, before generating, a profile whose requests would not fit in memory or whose last
+    moment is past the dates quota periods can be computed for."""
+    from datetime import UTC, datetime
+
+    from generator.simulate.synthetic import CALLERS_WITHOUT_CONSUMERS
+    from generator.simulate.workload import to_ms
+
+    end_ms = profile.start_ms + profile.duration_ms
+    if end_ms >= to_ms(datetime(LAST_YEAR + 1, 1, 1, tzinfo=UTC)):
+        raise click.UsageError(f"the synthetic workload would end after the year {LAST_YEAR}")
+    callers = len(gateway_plan.gateway.consumers) or len(CALLERS_WITHOUT_CONSUMERS)
+    minutes = profile.duration_ms / _UNIT_MS["m"]
+    burst_minutes = profile.bursts * profile.burst_ms / _UNIT_MS["m"] * profile.burst_factor
+    expected = profile.requests_per_minute * (minutes * callers + burst_minutes)
+    if expected > MAX_SYNTHETIC_REQUESTS:
+        raise click.UsageError(
+            f"the synthetic workload would hold {_about(expected)} requests, more than "
+            f"{MAX_SYNTHETIC_REQUESTS:,}: lower --rate or --duration"
+        )
+
+
+def _about(count: float) -> str:
+    return f"about {count:,.0f}" if math.isfinite(count) else "unboundedly many"
 
 
 def _suggestions(result: Simulation, max_refused: float) -> tuple[str, dict[str, Any]]:

@@ -1,7 +1,9 @@
 """`diff` output: plain text for a terminal, Markdown for a pull-request comment.
 
 The Markdown keeps the summary visible and folds the file diff into `<details>`; it stays under
-GitHub's comment size limit by cutting the file diff (never the summary) with a note.
+GitHub's comment size limit by cutting the file diff (never the summary) with a note. The new
+spec's warnings are part of both, after the summary: what `validate` would say about the spec
+under review must not be hidden by `diff`.
 """
 
 from __future__ import annotations
@@ -23,15 +25,23 @@ def _totals(files: tuple[FileDiff, ...]) -> str:
     return f"{len(files)} rendered {noun} changed (+{added} -{removed})"
 
 
+def _warnings_heading(diff: SpecDiff) -> str:
+    noun = "warning" if len(diff.warnings) == 1 else "warnings"
+    return f"{len(diff.warnings)} {noun} in the new spec {diff.new.argument}"
+
+
 def text_report(diff: SpecDiff) -> str:
     lines = [f"tokengate diff {diff.old.argument} → {diff.new.argument}"]
+    warnings = [f"{_warnings_heading(diff)}:"] if diff.warnings else []
+    warnings += [f"  {finding.format()}" for finding in diff.warnings]
     if not diff.has_differences:
         lines.append("no differences: the two specs render the same gateway")
-        return "\n".join(lines) + "\n"
+        return "\n".join(lines + warnings) + "\n"
     if diff.changes:
         lines += [f"  {change.line()}" for change in diff.changes]
     else:
         lines.append("  no change to the gateway model (only the rendered text differs)")
+    lines += warnings
     if diff.files:
         lines.append(_totals(diff.files) + ":")
     text = "\n".join(lines) + "\n"
@@ -53,11 +63,22 @@ def _code(text: str) -> str:
     return f"{fence} {text} {fence}" if "`" in text else f"{fence}{text}{fence}"
 
 
+def _markdown_warnings(diff: SpecDiff) -> list[str]:
+    if not diff.warnings:
+        return []
+    heading = f"**{len(diff.warnings)} {'warning' if len(diff.warnings) == 1 else 'warnings'}"
+    lines = ["", f"{heading} in the new spec {_code(diff.new.argument)}:**", ""]
+    for finding in diff.warnings:
+        where = f"{finding.file}:{finding.line}:{finding.column}"
+        lines.append(f"- {_code(where)} {finding.rule_id} {_escape(finding.message)}")
+    return lines
+
+
 def markdown_report(diff: SpecDiff) -> str:
     parts = [f"### tokengate diff: {_code(diff.old.argument)} → {_code(diff.new.argument)}", ""]
     if not diff.has_differences:
         parts.append("No differences: the two specs render the same gateway.")
-        return "\n".join(parts) + "\n"
+        return "\n".join(parts + _markdown_warnings(diff)) + "\n"
     if diff.changes:
         for change in diff.changes:
             item = f"- {_escape(change.summary)}"
@@ -66,6 +87,7 @@ def markdown_report(diff: SpecDiff) -> str:
             parts.append(item)
     else:
         parts.append("No change to the gateway model; only the rendered text differs.")
+    parts += _markdown_warnings(diff)
     if diff.files:
         body = "".join(line for f in diff.files for line in f.lines)
         cut = ""

@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields, is_dataclass
 from typing import Any
 
 from generator import azure
-from generator.model import CounterKey, Gateway, Limit
+from generator.model import CounterKey, Gateway, Limit, Route
 
 #: Fields that are not part of the deployed gateway, or are derived from ones that are
 #: compared: a consumer's effective limit is its own override (compared) merged over the default
@@ -126,6 +126,8 @@ def _compare(old: Any, new: Any, subject: str, unset: str = "none") -> Iterator[
             yield Change(section, "added" if before is None else "removed")
         elif field.name == "tags":
             yield from _tags(dict(before), dict(after), subject)
+        elif field.name == "routes":
+            yield from _routes(before, after, subject)
         else:
             text = f"{_label(field.name)} {_show(before, unset)} → {_show(after, unset)}"
             yield Change(subject, text, _note(owner, field.name, before, after))
@@ -176,6 +178,18 @@ def _tags(before: dict[str, str], after: dict[str, str], subject: str) -> Iterat
         if before.get(key) != after.get(key):
             text = f"{_show(before.get(key))} → {_show(after.get(key))}"
             yield Change(_join(subject, f"tag {key}"), text)
+
+
+def _routes(before: tuple[Route, ...], after: tuple[Route, ...], subject: str) -> Iterator[Change]:
+    """Routes embed whole accounts, whose changes are reported as account changes; what a route
+    adds is only where each deployment's requests go (a backend, or a pool)."""
+    old, new = _route_lines(before), _route_lines(after)
+    if old != new:
+        yield Change(subject, f"routes [{', '.join(old)}] → [{', '.join(new)}]")
+
+
+def _route_lines(routes: tuple[Route, ...]) -> list[str]:
+    return [f"{route.backend_id}: {' '.join(route.deployments)}" for route in routes]
 
 
 def _show(value: Any, unset: str = "none") -> str:

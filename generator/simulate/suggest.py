@@ -10,22 +10,34 @@ share a key, so they do not disturb each other). A budget needs the largest of i
 values. Tokens per minute are found first (quota off), then the quota with that rate. Refusals
 are not strictly monotonic in the limit (admitting one more request can crowd out two later
 ones), so each budget's answer is replayed once more and raised until it holds.
+
+Then every suggestion is checked the way a user would check it: the whole simulation runs again
+with the suggested limits in the spec's budgets (`verify`). A kept quota that refuses more than
+the target is not quietly kept: a quota that meets the target on this workload is proposed
+instead, marked as a lower bound (the workload is shorter than one period). Whatever still misses
+the target after a few rounds of raising is printed as missing it, with the share it refuses.
 """
 
 from __future__ import annotations
 
 import json
 from array import array
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import yaml
 
+from generator.model import Limit
 from generator.simulate import engine, semantics
 from generator.simulate.engine import Slot, Tally
 from generator.simulate.plan import Budget
-from generator.simulate.simulation import Simulation, routing
+from generator.simulate.simulation import Simulation, routing, simulate
 from generator.simulate.workload import iso
+
+#: The schema's maximum of tokensPerMinute and quota.
+MAX_LIMIT = 2_147_483_647
+#: Replays raising the suggestions that miss the target before they are reported as missing it.
+VERIFY_ROUNDS = 30
 
 
 @dataclass(frozen=True)
@@ -44,6 +56,24 @@ class Suggestion:
     #: and would refuse this share of the budget's requests (403) at the suggested rate.
     quota_kept: bool = False
     kept_quota_refuses: float = 0.0
+    #: The budget's index in the plan.
+    number: int = -1
+    #: Measured in a re-run of the whole simulation with these limits: the largest share of one
+    #: of the budget's counters' requests refused (429 and 403).
+    refused: float = 0.0
+    meets_target: bool = True
+    #: The spec's quota refused more than the target; `quota` is the smallest that meets it on
+    #: this workload, which is shorter than one period (so a lower bound).
+    quota_raised: bool = False
+
+    @property
+    def limit(self) -> Limit:
+        """The budget's limit with this suggestion in it (a kept quota stays)."""
+        if self.quota is not None:
+            return Limit(self.tokens_per_minute, self.quota, self.quota_period)
+        return Limit(
+            self.tokens_per_minute, self.budget.limit.quota, self.budget.limit.quota_period
+        )
 
     @property
     def adds_rate(self) -> bool:
@@ -55,7 +85,15 @@ class Suggestion:
         notes = []
         if self.adds_rate:
             notes.append("adds a tokens-per-minute limit (the spec sets none)")
-        if self.quota_kept:
+        if self.quota_raised:
+            old = self.budget.limit
+            notes.append(
+                f"quota raised: the spec's {old.quota:,}/{old.quota_period} refuses "
+                f"{self.kept_quota_refuses:.1%} (403) at this rate, over the target; this quota "
+                f"meets it on this workload, shorter than one {old.quota_period} period, so "
+                "size it on a whole period"
+            )
+        elif self.quota_kept:
             notes.append(
                 f"quota kept: the workload is shorter than one {self.budget.limit.quota_period} "
                 "period"
@@ -65,7 +103,21 @@ class Suggestion:
                     else ""
                 )
             )
+        if self.too_large:
+            notes.append(
+                f"DOES NOT MEET THE TARGET within the largest limit a spec allows "
+                f"({MAX_LIMIT:,}): no limit in a spec meets it"
+            )
+        elif not self.meets_target:
+            notes.append(
+                f"DOES NOT MEET THE TARGET: a replay with it refuses {self.refused:.1%} of one "
+                "counter's requests"
+            )
         return notes
+
+    @property
+    def too_large(self) -> bool:
+        return max(self.tokens_per_minute, self.quota or 0) > MAX_LIMIT
 
 
 def suggest(simulation: Simulation, max_refused_percent: float) -> list[Suggestion]:
@@ -110,9 +162,103 @@ def suggest(simulation: Simulation, max_refused_percent: float) -> list[Suggesti
                 dict(sorted(per_consumer.items())),
                 number in kept,
                 kept_refusals.get(number, 0.0),
+                number,
             )
         )
-    return suggestions
+    return verify(search, suggestions, by_budget)
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A budget's worst counter in a re-run: its share of requests refused, and of 403s alone."""
+
+    share: float = 0.0
+    by_quota: float = 0.0
+
+
+def refused_shares(simulation: Simulation, suggestions: list[Suggestion]) -> dict[int, Refused]:
+    """Per suggested budget: the largest shares of one of its counters' requests refused when the
+    whole simulation runs again with every suggestion in the spec's budgets."""
+    limits = {s.number: s.limit for s in suggestions}
+    budgets = tuple(
+        replace(b, limit=limits.get(number, b.limit))
+        for number, b in enumerate(simulation.plan.budgets)
+    )
+    plan = replace(simulation.plan, budgets=budgets)
+    rerun = simulate(plan, simulation.workload, simulation.assumptions)
+    tally, budget_of = rerun.result.tally, rerun.resolved.counter_budget
+    shares: dict[int, Refused] = {}
+    for counter, requests in enumerate(tally.requests):
+        number = budget_of[counter]
+        if requests and number in limits:
+            forbidden = tally.quota_exceeded[counter]
+            before = shares.get(number, Refused())
+            shares[number] = Refused(
+                max(before.share, (tally.rate_limited[counter] + forbidden) / requests),
+                max(before.by_quota, forbidden / requests),
+            )
+    return shares
+
+
+def verify(
+    search: _Search, suggestions: list[Suggestion], members: dict[int, list[int]]
+) -> list[Suggestion]:
+    """Re-run the simulation with the suggestions; raise those missing the target (a kept quota
+    first: it is replaced by the smallest quota meeting the target) and mark what still misses."""
+    simulation, target = search.simulation, search.max_refused
+    found = list(suggestions)
+    for _ in range(VERIFY_ROUNDS):
+        shares = refused_shares(simulation, found)
+        missing = [i for i, s in enumerate(found) if _share(shares, s) > target]
+        if not missing:
+            break
+        kept = [i for i in missing if found[i].quota_kept and not found[i].quota_raised]
+        if kept:
+            quotas = _smallest_quotas(search, [found[i] for i in kept], members)
+            for i in kept:
+                found[i] = replace(
+                    found[i],
+                    quota=quotas[found[i].number],
+                    quota_period=found[i].budget.limit.quota_period,
+                    quota_raised=True,
+                )
+        for i in missing:
+            if i not in kept:
+                found[i] = _raised(found[i], shares.get(found[i].number, Refused()), target)
+    shares = refused_shares(simulation, found)
+    return [
+        replace(
+            s,
+            refused=_share(shares, s),
+            meets_target=_share(shares, s) <= target and not s.too_large,
+        )
+        for s in found
+    ]
+
+
+def _share(shares: dict[int, Refused], suggestion: Suggestion) -> float:
+    return shares.get(suggestion.number, Refused()).share
+
+
+def _smallest_quotas(
+    search: _Search, suggestions: list[Suggestion], members: dict[int, list[int]]
+) -> dict[int, int]:
+    """Per budget: the smallest quota meeting the target on this workload at the suggested rate."""
+    counters = [c for s in suggestions for c in members[s.number]]
+    rate = {s.number: s.tokens_per_minute for s in suggestions}
+    budget_of = search.simulation.resolved.counter_budget
+    search.rates = {c: rate[budget_of[c]] for c in counters}
+    found = search.bisect(counters, search.quota_upper_bounds(counters), quota=True)
+    return {s.number: max(found[c] for c in members[s.number]) for s in suggestions}
+
+
+def _raised(suggestion: Suggestion, refused: Refused, target: float) -> Suggestion:
+    """One step (1%) up on the limit that refuses: the suggested quota when its 403s alone miss
+    the target, else tokens per minute (fewer 429s; a kept quota is the spec's to change)."""
+    if suggestion.quota is not None and refused.by_quota > target:
+        return replace(suggestion, quota=suggestion.quota + max(1, suggestion.quota // 100))
+    rate = suggestion.tokens_per_minute
+    return replace(suggestion, tokens_per_minute=rate + max(1, rate // 100))
 
 
 def as_json(
@@ -128,6 +274,9 @@ def as_json(
                 "quota": s.quota,
                 "quotaPeriod": s.quota_period,
                 "notes": s.notes,
+                "meetsTarget": s.meets_target,
+                "refusedPercentInReplay": round(100 * s.refused, 3),
+                "quotaRaised": s.quota_raised,
                 "neededBy": {"consumer": s.neediest[0], "counterKeyValue": s.neediest[1]},
                 "tokensPerMinuteByConsumer": s.per_consumer,
             }
@@ -268,9 +417,17 @@ def excerpt(
         f"# for {workload.source} ({len(workload):,} requests, {iso(workload.times[0])} to "
         f"{iso(workload.times[-1])})",
         f"# with minute window {assumptions.minute_window} and admission "
-        f"{assumptions.admission}. Quotas only from workloads lasting a whole period.",
+        f"{assumptions.admission}. Quotas from a whole period, or raised where the spec's "
+        "refuses more than the target.",
         "# Merge into your spec: these fields replace the ones of the same name.",
     ]
+    missing = [s.budget.label for s in suggestions if not s.meets_target]
+    if missing:
+        lines.insert(
+            3,
+            f"# NOT MET for {', '.join(missing)}: no limit found meets the target (see "
+            "the comments); the others are checked by a replay with these limits.",
+        )
     default = [s for s in suggestions if s.budget.kind == "default"]
     consumers = [s for s in suggestions if s.budget.kind == "consumer"]
     tiers = [s for s in suggestions if s.budget.kind == "product" and _generated(simulation, s)]

@@ -65,6 +65,15 @@ ALWAYS_REQUIRED = (TIMESTAMP, PROMPT_TOKENS, COMPLETION_TOKENS)
 #: Problems reported before reading stops.
 MAX_PROBLEMS = 20
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json"}
+#: Largest token count of one request, and longest response time (ms), a trace may give: the
+#: spec's largest limit (2**31 - 1, schema maximum of tokensPerMinute and quota) is far above
+#: any model's context, and the workload's columns are 64-bit.
+MAX_TOKENS = 2**31 - 1
+MAX_DURATION_MS = 2**31 - 1
+#: Times a trace may hold: quota periods (Yearly, Monthly) are computed as calendar dates, and
+#: Python's dates end in the year 9999.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 1, 1, tzinfo=UTC)
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no", ""}
 
@@ -107,7 +116,20 @@ def read_trace(path: Path, needs: Needs, *, trace_format: str | None = None) -> 
     except OSError as error:
         raise TokengateError(f"{name}: cannot read the trace: {error.strerror}") from error
     except UnicodeDecodeError as error:
-        raise TraceInvalid([TraceProblem(name, "1", f"not UTF-8 text ({error.reason})")]) from error
+        line = _undecodable_line(path)
+        raise TraceInvalid(
+            [TraceProblem(name, line, f"not UTF-8 text ({error.reason})")]
+        ) from error
+
+
+def _undecodable_line(path: Path) -> str:
+    """The line of the first byte that is not UTF-8 (the decoder only knows its buffer's offset)."""
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        return str(data[: error.start].count(b"\n") + 1)
+    return "1"
 
 
 #: A source row: where it is, and its cells by column name (None = no cell).
@@ -117,14 +139,17 @@ _Row = tuple[str, Mapping[str, Any]]
 def _csv_rows(handle: Any) -> Iterator[_Row | list[str]]:
     """First the header (a list), then rows keyed by header name."""
     reader = csv.reader(handle)
-    header = next(reader, None)
-    if header is None:
-        return
-    yield header
-    for row in reader:
-        if not row:
-            continue
-        yield str(reader.line_num), dict(zip(header, row, strict=False))
+    try:
+        header = next(reader, None)
+        if header is None:
+            return
+        yield header
+        for row in reader:
+            if not row:
+                continue
+            yield str(reader.line_num), dict(zip(header, row, strict=False))
+    except csv.Error as error:
+        raise _Bad(str(reader.line_num or 1), f"not CSV: {error}") from error
 
 
 def _jsonl_rows(handle: Any) -> Iterator[_Row | list[str]]:
@@ -144,6 +169,8 @@ def _json_rows(handle: Any) -> Iterator[_Row | list[str]]:
         items = json.load(handle)
     except json.JSONDecodeError as error:
         raise _Bad(str(error.lineno), f"not JSON: {error.msg}") from error
+    except (ValueError, RecursionError) as error:
+        raise _Bad("1", f"not JSON tokengate can read: {_json_reason(error)}") from error
     if not isinstance(items, list):
         raise _Bad("1", "a .json trace is an array of objects (one per request)")
     for number, item in enumerate(items, start=1):
@@ -159,9 +186,18 @@ def _json_object(line: str, where: str) -> dict[str, Any]:
         item = json.loads(line)
     except json.JSONDecodeError as error:
         raise _Bad(where, f"not JSON: {error.msg}") from error
+    except (ValueError, RecursionError) as error:
+        raise _Bad(where, f"not JSON tokengate can read: {_json_reason(error)}") from error
     if not isinstance(item, dict):
         raise _Bad(where, "each line is one JSON object (one request)")
     return item
+
+
+def _json_reason(error: Exception) -> str:
+    """Python's JSON parser gives up on numbers over 4,300 digits and on deep nesting."""
+    if isinstance(error, RecursionError):
+        return "nested too deeply"
+    return str(error).split(";")[0]
 
 
 class _Bad(Exception):
@@ -205,6 +241,9 @@ class _Reader:
     def columns(self, header: list[str]) -> dict[str, str]:
         """Workload field → source column name; missing required columns are problems."""
         names = [_clean(column) for column in header]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        for name in twice:  # a row would keep only the last cell of the name
+            self.problem("1", f"column {name!r} appears more than once in the header")
         log_analytics = "TimeGenerated" in names
         found: dict[str, str] = {}
         for original, name in zip(header, names, strict=True):
@@ -243,7 +282,8 @@ class _Reader:
         stream_column = columns.get(STREAM)
         duration_column = columns.get(DURATION_MS)
         naive_is_utc = time_column != TIMESTAMP  # Log Analytics times are UTC
-        previous, previous_where, previous_text = -1, "", ""
+        previous: int | None = None
+        previous_where, previous_text = "", ""
         for where, row in rows:
             t = self.timestamp(where, row.get(time_column), naive_is_utc)
             prompt = self.count(where, prompt_column, row.get(prompt_column))
@@ -251,7 +291,7 @@ class _Reader:
             stream = self.flag(where, stream_column, row.get(stream_column)) if stream_column else 0
             if t is not None:
                 text_time = _text(row.get(time_column)).strip()
-                if t < previous:
+                if previous is not None and t < previous:
                     self.problem(
                         where,
                         f"{time_column} {text_time} is earlier than {previous_text} "
@@ -261,7 +301,11 @@ class _Reader:
             if durations is not None:
                 assert duration_column is not None
                 value = row.get(duration_column)
-                duration = -1 if _text(value) == "" else self.count(where, duration_column, value)
+                duration = (
+                    -1
+                    if _text(value) == ""
+                    else self.count(where, duration_column, value, MAX_DURATION_MS)
+                )
                 durations.append(-1 if duration is None else duration)
             for fieldname in text_fields:
                 text[fieldname].append(_text(row.get(columns[fieldname])))
@@ -293,9 +337,12 @@ class _Reader:
                 self.problem(where, f"timestamp {text!r} has no UTC offset: add Z for UTC")
                 return None
             moment = moment.replace(tzinfo=UTC)
+        if not EARLIEST <= moment < LATEST:
+            self.problem(where, f"timestamp {text!r} is outside the years 1970 to 9998")
+            return None
         return to_ms(moment)
 
-    def count(self, where: str, column: str, value: Any) -> int | None:
+    def count(self, where: str, column: str, value: Any, most: int = MAX_TOKENS) -> int | None:
         if isinstance(value, int) and not isinstance(value, bool):
             number = value
         else:
@@ -308,6 +355,11 @@ class _Reader:
                 return None
         if number < 0:
             self.problem(where, f"{column} is negative ({number})")
+            return None
+        if number > most:
+            self.problem(
+                where, f"{column} {number:,} is over the largest value tokengate accepts ({most:,})"
+            )
             return None
         return number
 
