@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import click
 
-from generator.commands import deploy, simulate, verify
+from generator.commands import deploy, emulate, simulate, smoke, verify
 
 
 def register_all(group: click.Group) -> None:
     for module in (deploy, verify, simulate):
+        module.register(group)
+    for module in (emulate, smoke):
         module.register(group)
