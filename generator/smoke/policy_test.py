@@ -4,8 +4,9 @@ what it answered agrees with the spec.
 The verdict allows for what the policy documentation leaves open (semantics.Assumptions): with
 one request at a time, the first 429 must come once the minute's tokens are used, give or take
 one request (prompt estimation admits a request whose completion then overshoots; strict and
-lenient admission differ by one prompt). Tokens a previous run left in the window are read from
-the first remaining-tokens header, so a second run right after the first still agrees.
+lenient admission differ by one prompt). Tokens counted before the run are read from the first
+remaining-tokens header: within one minute they cannot be told from a lower limit, so the rate
+verdict is then "inconclusive" (exit 1); a quota's earlier use is expected and allowed for.
 """
 
 from __future__ import annotations
@@ -138,14 +139,20 @@ class Verdict:
     lines: tuple[str, ...]
 
 
-def _prior(first: Row | None, remaining: int | None, limit: int) -> int:
-    """Tokens already counted before this run, from the first answer's remaining header."""
-    if first is None or remaining is None:
+def _prior(rows: list[Row], remaining: Callable[[Row], int | None], limit: int) -> int:
+    """Tokens already counted before this run, from the first answer's remaining header (after
+    this run's own first request, when that one was admitted)."""
+    if not rows or remaining(rows[0]) is None:
         return 0
-    return max(0, limit - remaining - (first.consumed or 0))
+    left = remaining(rows[0])
+    assert left is not None
+    return max(0, limit - left - (rows[0].consumed or 0))
 
 
-def judge_rate(observed: Observed, limit: Limit | None, headers: LimitHeaders) -> Verdict:
+def judge_rate(
+    observed: Observed, limit: Limit | None, headers: LimitHeaders, size: int
+) -> Verdict:
+    """`size`: a request's max_tokens, standing in for its tokens when none was admitted."""
     tpm = limit.tokens_per_minute if limit else None
     refused = observed.first(429)
     before = [row for row in observed.rows if refused is None or row.number < refused.number]
@@ -159,8 +166,8 @@ def judge_rate(observed: Observed, limit: Limit | None, headers: LimitHeaders) -
             False,
             (f"disagree: 429 at request {refused.number}, the spec sets no token rate",),
         )
-    first = observed.allowed[0] if observed.allowed else None
-    prior = _prior(first, first.remaining if first else None, tpm)
+    prior = _prior(observed.rows, lambda row: row.remaining, tpm)
+    largest = largest or size
     counted = prior + tokens
     where = f"{tokens:,} tokens" + (f" (+{prior:,} counted before this run)" if prior else "")
     problems: list[str] = []
@@ -193,13 +200,26 @@ def judge_rate(observed: Observed, limit: Limit | None, headers: LimitHeaders) -
             problems.append(f"{headers.remaining_tokens} outside 0..{tpm:,}")
     if problems:
         return Verdict(False, (*lines, *(f"disagree: {p}" for p in problems)))
+    if prior:
+        # A smaller limit and tokens left by an earlier run look the same within one minute.
+        return Verdict(
+            False,
+            (
+                *lines,
+                f"inconclusive: the minute already held {prior:,} tokens (a run less than a "
+                "minute ago, or another client), so a lower limit would look the same: run "
+                "again in a minute",
+            ),
+        )
     return Verdict(
         True,
         (*lines, f"agree: {tpm:,} tokens/min, refused with 429 and Retry-After once used up"),
     )
 
 
-def judge_quota(observed: Observed, limit: Limit | None, headers: LimitHeaders) -> Verdict:
+def judge_quota(
+    observed: Observed, limit: Limit | None, headers: LimitHeaders, size: int
+) -> Verdict:
     quota = limit.quota if limit else None
     refused = observed.first(403)
     if quota is None:
@@ -208,9 +228,8 @@ def judge_quota(observed: Observed, limit: Limit | None, headers: LimitHeaders) 
         return Verdict(
             False, (f"disagree: 403 at request {refused.number}, the spec sets no quota",)
         )
-    first = observed.allowed[0] if observed.allowed else None
-    prior = _prior(first, first.remaining_quota if first else None, quota)
-    tokens, largest = observed.consumed, observed.largest
+    prior = _prior(observed.rows, lambda row: row.remaining_quota, quota)
+    tokens, largest = observed.consumed, observed.largest or size
     counted = prior + tokens
     period = limit.quota_period if limit else ""
     where = f"{tokens:,} tokens" + (f" (+{prior:,} counted before this run)" if prior else "")

@@ -171,9 +171,9 @@ def run(spec: Path | None, options: SmokeOptions) -> None:
         until_quota=options.quota,
         max_wait_s=options.max_wait,
     )
-    verdicts = [policy_test.judge_rate(observed, limit, declared)]
+    verdicts = [policy_test.judge_rate(observed, limit, declared, size)]
     if options.quota:
-        verdicts.append(policy_test.judge_quota(observed, limit, declared))
+        verdicts.append(policy_test.judge_quota(observed, limit, declared, size))
     for verdict in verdicts:
         for line in verdict.lines:
             click.echo(line)
