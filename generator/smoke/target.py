@@ -104,21 +104,11 @@ def _subscription_args(subscription: str | None) -> list[str]:
 
 def deployment_outputs(gateway: Gateway, group: str, subscription: str | None) -> GatewayOutputs:
     name = deployment_name(gateway)
-    scope = (
-        ["sub"] if gateway.target.scope == "subscription" else ["group", "--resource-group", group]
-    )
+    at_subscription = gateway.target.scope == "subscription"
+    where = [] if at_subscription else ["--resource-group", group]
+    argv = ["az", "deployment", "sub" if at_subscription else "group", "show", "--name", name]
     text = _az(
-        [
-            "az",
-            "deployment",
-            *scope,
-            "show",
-            "--name",
-            name,
-            "--output",
-            "json",
-            *_subscription_args(subscription),
-        ],
+        [*argv, *where, "--output", "json", *_subscription_args(subscription)],
         f"az deployment show {name}",
     )
     outputs = from_deployment(text)
