@@ -1,0 +1,95 @@
+"""`tokengate emulate` over plain HTTP: the llm family's paths, APIM's 404, the key in the query,
+the Prometheus text and the customMetrics rows file.
+
+Prometheus text format: https://prometheus.io/docs/instrumenting/exposition_formats/ ;
+customMetrics columns: https://learn.microsoft.com/azure/azure-monitor/app/metrics-overview .
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from emulator_support import running
+from support import FIXTURES
+
+
+def call(
+    url: str, body: Any = None, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], Any]:
+    data = None if body is None else json.dumps(body).encode("utf-8")
+    request = urllib.request.Request(url, data=data, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, dict(response.headers), json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), json.loads(error.read())
+
+
+def test_llm_family_paths_take_the_model_from_the_body(tmp_path: Path) -> None:
+    with running(FIXTURES / "specs" / "good" / "llm-family.yaml", tmp_path) as emulator:
+        key = emulator.keys["app"]
+        status, headers, body = call(
+            f"{emulator.url}/models/chat/completions",
+            {
+                "model": "gpt-4o-mini",
+                "messages": [{"role": "user", "content": "Hi"}],
+                "max_tokens": 2,
+            },
+            {"api-key": key},
+        )
+        assert status == 200
+        assert body["model"] == "gpt-4o-mini"
+        assert body["usage"] == {"prompt_tokens": 7, "completion_tokens": 2, "total_tokens": 9}
+        assert headers["x-gateway-remaining-tokens"] == str(4000 - 9)
+        # The Azure OpenAI path does not exist on a model inference API.
+        status, _, body = call(
+            f"{emulator.url}/models/deployments/gpt-4o-mini/chat/completions?api-version=x",
+            {"messages": []},
+            {"api-key": key},
+        )
+        assert (status, body) == (404, {"statusCode": 404, "message": "Resource not found"})
+        metrics = emulator.metrics()
+    assert (
+        'tokengate_total_tokens_total{subscription_id="app",operation_id="chat-completions"} 9'
+        in metrics
+    )
+
+
+def test_key_in_the_query_metrics_and_records(tmp_path: Path) -> None:
+    records = tmp_path / "metrics.jsonl"
+    with running(None, tmp_path, "--records", str(records)) as emulator:
+        key = emulator.keys["team-a"]
+        url = (
+            f"{emulator.url}/openai/deployments/gpt-4o/chat/completions"
+            f"?api-version=2024-10-21&api-key={key}"
+        )
+        status, _, _ = call(
+            url,
+            {"messages": [{"role": "user", "content": "Hello"}], "max_tokens": 3},
+            {"x-user-id": "ada"},
+        )
+        assert status == 200
+        status, _, body = call(url.replace(key, ""), {"messages": []})
+        assert status == 401
+        assert body["message"].startswith("Access denied due to missing subscription key.")
+        metrics = emulator.metrics()
+    labels = 'subscription_id="team-a",client_ip="127.0.0.1",api_id="azure-openai",user_id="ada"'
+    assert f"tokengate_total_tokens_total{{{labels}}} 11" in metrics
+    assert f"tokengate_prompt_tokens_total{{{labels}}} 8" in metrics
+    assert "# TYPE tokengate_completion_tokens_total counter" in metrics
+    assert 'tokengate_requests_total{consumer="team-a",status="200"} 1' in metrics
+    rows = [json.loads(line) for line in records.read_text(encoding="utf-8").splitlines()]
+    assert [(row["name"], row["valueSum"]) for row in rows] == [
+        ("Total Tokens", 11), ("Prompt Tokens", 8), ("Completion Tokens", 3),
+    ]  # fmt: skip
+    assert rows[0]["customDimensions"] == {
+        "Subscription ID": "team-a",
+        "Client IP": "127.0.0.1",
+        "API ID": "azure-openai",
+        "User ID": "ada",
+    }
+    assert rows[0]["timestamp"].endswith("Z")
