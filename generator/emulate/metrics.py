@@ -92,7 +92,7 @@ class Metrics:
                 "customDimensions": dict(dimensions),
             }
             self.rows.append(row)
-            lines.append(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
+            lines.append(json.dumps(row, ensure_ascii=False) + "\n")
         if len(self.rows) > KEPT_ROWS:
             del self.rows[: len(self.rows) - KEPT_ROWS]
         if self.handle is not None:
