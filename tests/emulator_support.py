@@ -7,6 +7,7 @@ process is killed and the test fails).
 from __future__ import annotations
 
 import json
+import os
 import queue
 import signal
 import subprocess
@@ -70,14 +71,21 @@ def _pump(stream: Any, sink: queue.Queue[str]) -> None:
 
 
 @contextmanager
-def running(spec: Path | None, folder: Path, *options: str) -> Iterator[Emulator]:
+def running(
+    spec: Path | None, folder: Path, *options: str, env: dict[str, str] | None = None
+) -> Iterator[Emulator]:
     """Start the emulator with a keys file in `folder`; stop it with SIGINT (as Ctrl-C does)."""
     keys_file = folder / "keys.json"
     argv = [sys.executable, "-m", "generator", "emulate"]
     argv += [str(spec)] if spec else []
     argv += ["--port", "0", "--keys", str(keys_file), *options]
     process = subprocess.Popen(
-        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=folder
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=folder,
+        env={**os.environ, **(env or {})},
     )
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=_pump, args=(process.stdout, lines), daemon=True).start()

@@ -27,7 +27,7 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-@click.command()
+@click.command(short_help="Run SPEC's gateway locally with its limits.")
 @SPEC_ARGUMENT
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option(

@@ -13,7 +13,7 @@ import click
 from generator.cli import SPEC_ARGUMENT, handles_errors
 
 
-@click.command()
+@click.command(short_help="Test a gateway's limits and metrics.")
 @SPEC_ARGUMENT
 @click.option("-g", "--resource-group", help="The deployed gateway's resource group (uses az).")
 @click.option("--subscription", help="Azure subscription id or name (with -g).")
