@@ -13,6 +13,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 from emulator_support import lab_data, running, write_spec
+from support import FIXTURES
 
 from generator.cli import main
 from generator.resources import lab_spec_path
@@ -154,3 +155,16 @@ def test_keys_file_must_name_the_consumer(tmp_path: Path) -> None:
     code, _, err = smoke("--url", "http://127.0.0.1:9", "--keys", str(keys), "--consumer", "team-b")
     assert code == 2
     assert "has no key for consumer team-b" in err
+
+
+def test_smoke_on_the_llm_family_names_the_model_in_the_body(tmp_path: Path) -> None:
+    spec = FIXTURES / "specs" / "good" / "llm-family.yaml"
+    with running(spec, tmp_path) as emulator:
+        code, out, _ = smoke(
+            str(spec), "--url", emulator.url, "--keys", str(tmp_path / "keys.json")
+        )
+    assert code == 0, out
+    assert out.splitlines()[0].startswith(
+        f"smoke: consumer app at {emulator.url}/models, deployment gpt-4o-mini"
+    )
+    assert "agree: 4,000 tokens/min, refused with 429 and Retry-After once used up" in out

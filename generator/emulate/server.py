@@ -8,6 +8,9 @@ SHUTDOWN_SECONDS) and returns.
 Responses the gateway itself makes have APIM's shape, `{"statusCode": N, "message": "..."}`,
 with the messages APIM uses for a missing or invalid subscription key
 (https://learn.microsoft.com/troubleshoot/azure/api-mgmt/availability/unauthorized-errors-invoke-apis).
+The token-limit policy reference gives the status codes (429 with Retry-After, 403) but not the
+messages; the ones here follow the wording of APIM's rate-limit and quota policies and are an
+assumption, so clients should read the status and headers, not the message.
 """
 
 from __future__ import annotations
