@@ -33,8 +33,6 @@ from generator.simulate.workload import (
     dimension_field,
 )
 
-#: Built-in dimensions the emulator can fill from the request (APIM fills them the same way).
-_BUILTIN_DIMENSIONS = ("Client IP", "Operation ID", "Location", "Gateway ID")
 #: What the Gateway ID dimension reads on the emulator.
 GATEWAY_ID = "emulator"
 #: Distinct request inputs whose resolution is remembered (a bound, not a tuning knob).
@@ -74,16 +72,6 @@ class Decision:
     headers: dict[str, str]
     ticket: Ticket | None
     outcome: int = ALLOWED
-
-
-@dataclass(frozen=True)
-class Usage:
-    """Tokens of one completed request, for the metrics."""
-
-    consumer: str
-    prompt: int
-    completion: int
-    dimensions: tuple[tuple[str, str], ...]
 
 
 @dataclass
@@ -226,8 +214,3 @@ class Gate:
         if consumed:
             headers[consumed] = str(prompt + completion)
         return headers
-
-    def budget_label(self, consumer: str) -> str:
-        """Which element limits `consumer` (for the start-up banner)."""
-        budget = self.plan.budget_of_consumer.get(consumer, self.plan.outside_budget)
-        return "no token limit" if budget is None else self.plan.budgets[budget].label
