@@ -93,3 +93,20 @@ def test_key_in_the_query_metrics_and_records(tmp_path: Path) -> None:
         "User ID": "ada",
     }
     assert rows[0]["timestamp"].endswith("Z")
+
+
+def test_a_port_in_use_is_one_message_and_exit_2(tmp_path: Path) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "generator", "emulate", "--port", str(port)],
+            cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"cannot listen on 127.0.0.1:{port}: address already in use"

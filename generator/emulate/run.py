@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,9 +132,8 @@ def run(spec: Path | None, options: EmulateOptions) -> None:
     try:
         asyncio.run(serve(emulator, options.host, options.port, ready))
     except OSError as error:
-        raise TokengateError(
-            f"cannot listen on {options.host}:{options.port}: {error.strerror or error}"
-        ) from error
+        reason = os.strerror(error.errno).lower() if error.errno else str(error)
+        raise TokengateError(f"cannot listen on {options.host}:{options.port}: {reason}") from error
     by_status: Counter[int] = Counter()
     for (_, status), count in metrics.requests.items():
         by_status[status] += count

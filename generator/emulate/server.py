@@ -18,11 +18,13 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from generator.emulate import tokens
 from generator.emulate.backend import Inbound, Reply
@@ -112,7 +114,7 @@ class Emulator:
         self.models = {d.name: d.model for account in gateway.accounts for d in account.deployments}
 
     def app(self) -> web.Application:
-        app = web.Application(client_max_size=16 * 1024 * 1024)
+        app = web.Application(client_max_size=16 * 1024 * 1024, middlewares=[_one_line_errors])
         app.router.add_get("/metrics", self.prometheus)
         app.router.add_get(RECORDS_PATH, self.records)
         app.router.add_route("*", "/{tail:.*}", self.api)
@@ -226,11 +228,27 @@ class Emulator:
             async for chunk in reply.chunks:
                 await response.write(chunk)
             await response.write_eof()
+        except ConnectionResetError:
+            pass  # the client left mid-stream; what was generated is still counted
         finally:
             usage = reply.usage
             self.gate.complete(decision.ticket, usage.prompt, usage.completion)
             self.metrics.usage(usage.prompt, usage.completion, decision.ticket.dimensions)
         return response
+
+
+@web.middleware
+async def _one_line_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """An unexpected failure answers 500 and prints one line, never a traceback."""
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except (ConnectionResetError, asyncio.CancelledError):
+        raise
+    except Exception as error:
+        print(f"error: {request.method} {request.path}: {error!r}", file=sys.stderr, flush=True)
+        return apim_error(500, "Internal server error")
 
 
 def _json_object(raw: bytes) -> dict[str, Any] | None:
