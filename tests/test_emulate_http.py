@@ -110,3 +110,46 @@ def test_a_port_in_use_is_one_message_and_exit_2(tmp_path: Path) -> None:
         )  # fmt: skip
     assert done.returncode == 2
     assert done.stderr.strip() == f"cannot listen on 127.0.0.1:{port}: address already in use"
+
+
+def test_a_stream_without_include_usage_has_no_usage_chunk(tmp_path: Path) -> None:
+    with running(None, tmp_path) as emulator:
+        request = urllib.request.Request(
+            f"{emulator.url}/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21",
+            data=json.dumps(
+                {"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 2, "stream": True}
+            ).encode(),
+            headers={"api-key": emulator.keys["team-a"]},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.headers["Content-Type"].startswith("text/event-stream")
+            events = [line for line in response.read().decode().split("\n\n") if line]
+        metrics = emulator.metrics()
+    assert events[-1] == "data: [DONE]"
+    chunks = [json.loads(event.removeprefix("data: ")) for event in events[:-1]]
+    assert all("usage" not in chunk for chunk in chunks)
+    assert [c["choices"][0]["delta"].get("content") for c in chunks] == ["", "tok ", "tok", None]
+    # Counted all the same: 7 prompt + 2 completion tokens.
+    assert "tokengate_total_tokens_total{" in metrics and "} 9\n" in metrics
+
+
+def test_concurrency_is_bounded(tmp_path: Path) -> None:
+    import threading
+    import time
+
+    with running(None, tmp_path, "--max-concurrency", "1", "--latency-ms", "700") as emulator:
+        url = f"{emulator.url}/openai/deployments/gpt-4o/embeddings?api-version=2024-10-21"
+        statuses: list[int] = []
+
+        def one() -> None:
+            statuses.append(call(url, {"input": "x"}, {"api-key": emulator.keys["team-a"]})[0])
+
+        started = time.monotonic()
+        threads = [threading.Thread(target=one) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=20)
+        elapsed = time.monotonic() - started
+    assert statuses == [200, 200]
+    assert elapsed >= 1.4, "two 700 ms answers overlapped despite --max-concurrency 1"

@@ -66,11 +66,15 @@ def test_a_call_returns_the_documented_usage_and_the_declared_headers(tmp_path: 
     assert emulator.stopped_output == ["stopped after 1 requests: 1 x 200"]
 
 
-def test_embeddings_count_their_input(tmp_path: Path) -> None:
+def test_embeddings_and_completions_count_their_input(tmp_path: Path) -> None:
     with running(small_spec(tmp_path, tpm=10_000), tmp_path) as emulator:
         result = client(emulator).embeddings.create(model="gpt-4o", input=["abcdefgh", "abc"])
+        legacy = client(emulator).completions.create(model="gpt-4o", prompt="abcde", max_tokens=3)
     assert result.usage.prompt_tokens == 2 + 1
     assert [item.index for item in result.data] == [0, 1]
+    assert legacy.usage is not None
+    assert (legacy.usage.prompt_tokens, legacy.usage.completion_tokens) == (2, 3)
+    assert legacy.choices[0].text == "tok tok tok"
 
 
 def test_a_wrong_key_is_refused_as_apim_refuses_it(rate_limited: Emulator) -> None:
