@@ -168,3 +168,28 @@ def test_smoke_on_the_llm_family_names_the_model_in_the_body(tmp_path: Path) -> 
         f"smoke: consumer app at {emulator.url}/models, deployment gpt-4o-mini"
     )
     assert "agree: 4,000 tokens/min, refused with 429 and Retry-After once used up" in out
+
+
+def test_a_quota_period_that_begins_mid_run_is_judged_from_its_start() -> None:
+    """Rows as a run across the top of the hour printed them (the remaining quota went back up
+    at request 7): the 403 must be judged on the new period's tokens only."""
+    from generator.emulate.policy import LimitHeaders
+    from generator.model import Limit
+    from generator.smoke.policy_test import Observed, Row, judge_quota
+
+    remaining = [2783, 2566, 2349, 2132, 1915, 1915, 2783, 2566, 2349, 2132, 1915, 1915, 1698]
+    rows = [
+        Row(i + 1, 429 if i in (5, 11) else 200, None if i in (5, 11) else 217, None, left, None)
+        for i, left in enumerate(remaining)
+    ]
+    rows += [Row(n, 200, 217, None, left, None) for n, left in ((14, 1481), (15, 1264), (16, 1047))]
+    rows += [Row(17, 200, 217, None, 830, None), Row(18, 429, None, None, 830, 1)]
+    rows += [Row(n, 200, 217, None, left, None) for n, left in ((19, 613), (20, 396), (21, 179))]
+    rows += [Row(22, 200, 217, None, 0, None), Row(23, 403, None, None, 0, None)]
+    verdict = judge_quota(Observed(rows), Limit(1000, 3000, "Hourly"), LimitHeaders(), 200)
+    assert verdict.lines == (
+        "observed: 403 at request 23 after 3,038 tokens (since the quota period began at "
+        "request 7)",
+        "agree: 3,000 tokens Hourly, refused with 403 once used up",
+    )
+    assert verdict.agree

@@ -8,7 +8,8 @@ arrival when estimated (always for streams), the rest when the response is compl
 
 Time is the wall clock in ms since the Unix epoch (quota periods are UTC calendar units). For
 tests and demos `speed` makes the emulated clock run faster: at speed 60 a minute window lasts
-one real second, and Retry-After is given in real seconds.
+one real second, and Retry-After is given in real seconds; a fast clock starts at the top of the
+current UTC year, so quota periods start with the emulator.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import time
 from array import array
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from generator.emulate.policy import LimitHeaders
 from generator.model import Limit
@@ -31,6 +33,7 @@ from generator.simulate.workload import (
     HEADER_PREFIX,
     Workload,
     dimension_field,
+    to_ms,
 )
 
 #: What the Gateway ID dimension reads on the emulator.
@@ -98,11 +101,18 @@ class Gate:
         names = set(needs.required) | set(needs.optional)
         self.header_fields = sorted(n for n in names if n.startswith(HEADER_PREFIX))
         self.started_real = self.wall_ms()
+        self.started_emulated = self.started_real
+        if self.speed != 1:
+            # A fast clock starts at the top of the UTC year, so every hourly, daily, monthly
+            # and yearly quota period starts with the emulator instead of ending at a moment
+            # that depends on when it was started (at speed 60 an hour lasts a minute).
+            year = datetime.fromtimestamp(self.started_real / 1000, UTC).year
+            self.started_emulated = to_ms(datetime(year, 1, 1, tzinfo=UTC))
 
     def now(self) -> int:
-        """Emulated ms since the epoch: real time from start, times `speed`."""
+        """Emulated ms since the epoch: real time since start, times `speed`."""
         real = self.wall_ms()
-        return int(self.started_real + (real - self.started_real) * self.speed)
+        return int(self.started_emulated + (real - self.started_real) * self.speed)
 
     def _resolve(self, call: Call) -> _Resolved:
         headers = tuple(

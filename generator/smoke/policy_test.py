@@ -217,6 +217,17 @@ def judge_rate(
     )
 
 
+def _current_period(rows: list[Row]) -> list[Row]:
+    """The rows since the last quota period began: where the remaining quota went up (a run can
+    cross the top of the hour)."""
+    start = 0
+    for i in range(1, len(rows)):
+        before, now = rows[i - 1].remaining_quota, rows[i].remaining_quota
+        if before is not None and now is not None and now > before:
+            start = i
+    return rows[start:]
+
+
 def judge_quota(
     observed: Observed, limit: Limit | None, headers: LimitHeaders, size: int
 ) -> Verdict:
@@ -228,8 +239,10 @@ def judge_quota(
         return Verdict(
             False, (f"disagree: 403 at request {refused.number}, the spec sets no quota",)
         )
-    prior = _prior(observed.rows, lambda row: row.remaining_quota, quota)
-    tokens, largest = observed.consumed, observed.largest or size
+    rows = _current_period(observed.rows)
+    prior = _prior(rows, lambda row: row.remaining_quota, quota)
+    tokens = sum(row.consumed or 0 for row in rows if row.status == 200)
+    largest = max((row.consumed or 0 for row in rows if row.status == 200), default=0) or size
     counted = prior + tokens
     period = limit.quota_period if limit else ""
     where = f"{tokens:,} tokens" + (f" (+{prior:,} counted before this run)" if prior else "")
@@ -243,7 +256,10 @@ def judge_quota(
             False,
             (*lines, "disagree: the quota was not reached: raise --max-requests or --max-wait"),
         )
-    lines = (f"observed: 403 at request {refused.number} after {where}",)
+    since = (
+        f" (since the quota period began at request {rows[0].number})" if rows[0].number > 1 else ""
+    )
+    lines = (f"observed: 403 at request {refused.number} after {where}{since}",)
     if counted + largest <= quota:
         return Verdict(False, (*lines, f"disagree: 403 came early, under the quota of {quota:,}"))
     if counted > quota + largest:
