@@ -9,7 +9,7 @@ import click
 
 
 def register_all(group: click.Group) -> None:
-    from generator.commands import deploy, simulate, verify
+    from generator.commands import deploy, emulate, simulate, smoke, verify
 
-    for module in (deploy, verify, simulate):
+    for module in (deploy, verify, simulate, emulate, smoke):
         module.register(group)

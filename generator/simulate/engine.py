@@ -6,6 +6,10 @@ against its slot's limits by the rules in `semantics`; tokens go into the counte
 `semantics` says they are counted. Each counter keeps a minute window and a quota period; a slot
 is the set of limits a request is checked against (a budget, or per counter when `suggest`
 tries candidate limits), so counters shared between slots behave as APIM's shared counters do.
+
+`Counters` holds that state and makes every decision; `replay` drives it over a recorded
+workload and `tokengate emulate` drives the same object with live requests and the wall clock,
+so the emulator and the simulation cannot disagree about an outcome.
 """
 
 from __future__ import annotations
@@ -99,6 +103,10 @@ class _SlidingMinute:
         self.entries: list[deque[tuple[int, int]]] = [deque() for _ in range(counters)]
         self.sums = [0] * counters
 
+    def grow(self) -> None:
+        self.entries.append(deque())
+        self.sums.append(0)
+
     def used(self, counter: int, t: int) -> int:
         entries, total, cutoff = self.entries[counter], self.sums[counter], t - MINUTE_MS
         while entries and entries[0][0] <= cutoff:
@@ -132,6 +140,10 @@ class _FixedMinute:
         self.minute = [-1] * counters
         self.sums = [0] * counters
 
+    def grow(self) -> None:
+        self.minute.append(-1)
+        self.sums.append(0)
+
     def used(self, counter: int, t: int) -> int:
         minute = t // MINUTE_MS
         if self.minute[counter] != minute:
@@ -146,6 +158,91 @@ class _FixedMinute:
 
     def wait(self, counter: int, t: int, needed: int, limit: int) -> int:
         return semantics.minute_bounds(t)[1] - t
+
+
+class Counters:
+    """Token-limit counters: a minute window and a quota period each, and the admission decision.
+
+    Counter ids are dense integers; `grow` adds one (the emulator meets counter-key values as
+    requests arrive). Times are ms since the Unix epoch, UTC.
+    """
+
+    def __init__(self, counters: int, assumptions: Assumptions) -> None:
+        self.window: _SlidingMinute | _FixedMinute = (
+            _SlidingMinute(counters)
+            if assumptions.minute_window == "sliding"
+            else _FixedMinute(counters)
+        )
+        self.week_start = assumptions.week_start
+        self.admission = assumptions.admission
+        self.quota_end = [-1] * counters
+        self.quota_used = [0] * counters
+
+    def grow(self) -> int:
+        """Add a counter; returns its id."""
+        self.window.grow()
+        self.quota_end.append(-1)
+        self.quota_used.append(0)
+        return len(self.quota_end) - 1
+
+    def quota_window(self, counter: int, period: str, t: int) -> int:
+        """Tokens used in the quota period holding `t` (a new period starts from zero)."""
+        if t >= self.quota_end[counter]:
+            self.quota_end[counter] = semantics.period_bounds(period, t, self.week_start)[1]
+            self.quota_used[counter] = 0
+        return self.quota_used[counter]
+
+    def decide(
+        self,
+        counter: int,
+        tokens_per_minute: int | None,
+        quota: int | None,
+        period: str | None,
+        t: int,
+        needed: int,
+    ) -> tuple[int, int]:
+        """ALLOWED, RATE_LIMITED or QUOTA_EXCEEDED for an arrival at `t`, and the ms to wait.
+
+        The quota is checked first: a request over both is refused for the longer reason.
+        """
+        if quota is not None:
+            assert period is not None
+            if not semantics.admits(self.quota_window(counter, period, t), quota, needed):
+                return QUOTA_EXCEEDED, self.quota_end[counter] - t
+        if tokens_per_minute is not None and not semantics.admits(
+            self.window.used(counter, t), tokens_per_minute, needed
+        ):
+            return RATE_LIMITED, self.window.wait(counter, t, needed, tokens_per_minute)
+        return ALLOWED, 0
+
+    def count(self, counter: int, period: str | None, t: int, tokens: int) -> int:
+        """Count `tokens` at `t` (in the quota too when `period` is set); returns the minute
+        window's new total."""
+        total = self.window.add(counter, t, tokens)
+        if period is not None:
+            self.quota_window(counter, period, t)
+            self.quota_used[counter] += tokens
+        return total
+
+    def remaining(
+        self,
+        counter: int,
+        tokens_per_minute: int | None,
+        quota: int | None,
+        period: str | None,
+        t: int,
+    ) -> tuple[int | None, int | None]:
+        """Tokens left at `t` in the minute window and in the quota period (None: no limit)."""
+        minute = (
+            None
+            if tokens_per_minute is None
+            else max(0, tokens_per_minute - self.window.used(counter, t))
+        )
+        left = None
+        if quota is not None:
+            assert period is not None
+            left = max(0, quota - self.quota_window(counter, period, t))
+        return minute, left
 
 
 def replay(
@@ -171,16 +268,9 @@ def replay(
     slot_quota = [s.quota for s in routing.slots]
     slot_period = [s.quota_period for s in routing.slots]
     counters = routing.counters
-    window = (
-        _SlidingMinute(counters)
-        if assumptions.minute_window == "sliding"
-        else _FixedMinute(counters)
-    )
-    used, add, wait = window.used, window.add, window.wait
-    week_start = assumptions.week_start
+    state = Counters(counters, assumptions)
+    decide, add = state.decide, state.count
     admission = assumptions.admission
-    quota_end = [-1] * counters
-    quota_used = [0] * counters
     tally = Tally.zeros(counters)
     requests, allowed, peak = tally.requests, tally.allowed, tally.peak
     prompt_total, completion_total = tally.prompt_tokens, tally.completion_tokens
@@ -193,26 +283,14 @@ def replay(
     combo_of = routing.combo_of if detail else None
     combos = routing.combos if combo_of is not None else 0
     combo_requests, combo_prompt, combo_completion = [0] * combos, [0] * combos, [0] * combos
-    tokens_needed, admits = semantics.tokens_needed, semantics.admits
+    tokens_needed = semantics.tokens_needed
     counted_on_arrival = semantics.prompt_counted_on_arrival
     pending: list[tuple[int, int, int, int, int]] = []
 
-    def quota_window(counter: int, slot: int, t: int) -> int:
-        """Tokens used in the quota period holding `t` (a new period starts from zero)."""
-        if t >= quota_end[counter]:
-            period = slot_period[slot]
-            assert period is not None
-            quota_end[counter] = semantics.period_bounds(period, t, week_start)[1]
-            quota_used[counter] = 0
-        return quota_used[counter]
-
     def count(counter: int, slot: int, t: int, tokens: int) -> None:
-        total = add(counter, t, tokens)
+        total = add(counter, slot_period[slot] if slot_quota[slot] is not None else None, t, tokens)
         if total > peak[counter]:
             peak[counter] = total
-        if slot_quota[slot] is not None:
-            quota_window(counter, slot, t)
-            quota_used[counter] += tokens
         if detail:
             series = minute_tokens[counter]
             minute = t // MINUTE_MS
@@ -236,14 +314,9 @@ def replay(
             demand = minute_demand[counter]
             minute = t // MINUTE_MS
             demand[minute] = demand.get(minute, 0) + prompt + completions[i]
-        outcome, wait_ms = ALLOWED, 0
-        quota = slot_quota[slot]
-        if quota is not None and not admits(quota_window(counter, slot, t), quota, needed):
-            outcome, wait_ms = QUOTA_EXCEEDED, quota_end[counter] - t
-        else:
-            limit = slot_tpm[slot]
-            if limit is not None and not admits(used(counter, t), limit, needed):
-                outcome, wait_ms = RATE_LIMITED, wait(counter, t, needed, limit)
+        outcome, wait_ms = decide(
+            counter, slot_tpm[slot], slot_quota[slot], slot_period[slot], t, needed
+        )
         if outcome != ALLOWED:
             status[i] = outcome
             seconds = semantics.retry_after_seconds(wait_ms)
