@@ -281,7 +281,8 @@ def test_odd_traces_are_errors_naming_the_row(
     csv.Error) or a message without its place."""
     (tmp_path / name).write_text(content, encoding="utf-8")
     monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(main, ["simulate", "--trace", name], catch_exceptions=False)
+    argv = ["simulate", str(lab_spec_path()), "--trace", name]
+    result = CliRunner().invoke(main, argv, catch_exceptions=False)
     assert (result.exit_code, result.stdout, result.stderr) == (2, "", expected + "\n")
 
 
