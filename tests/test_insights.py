@@ -281,11 +281,11 @@ def test_module_is_not_rendered_without_application_insights() -> None:
 
 
 def test_every_query_file_is_documented() -> None:
-    docs = (REPO / "README.md").read_text(encoding="utf-8")
+    docs = (REPO / "docs" / "insights.md").read_text(encoding="utf-8")
     rendered = [p for p in compiled("fixture").files if p.startswith("queries/")]
     assert rendered
     for path in rendered:
-        assert f"`out/{path}`" in docs, f"the README does not list {path}"
+        assert f"`out/{path}`" in docs, f"docs/insights.md does not list {path}"
 
 
 def test_value_reads_bicep_literals() -> None:

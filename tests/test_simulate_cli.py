@@ -241,8 +241,8 @@ def test_the_command_line_loads_no_simulation_code_until_simulate_runs() -> None
     assert output.strip() == "[]"
 
 
-def test_the_worked_example_in_the_readme_is_real_output() -> None:
-    docs = (REPO / "README.md").read_text(encoding="utf-8")
+def test_the_worked_example_in_the_docs_is_real_output() -> None:
+    docs = (REPO / "docs" / "simulate.md").read_text(encoding="utf-8")
     block = docs[docs.index("$ tokengate simulate --synthetic --chart lab.png --suggest\n") :]
     block = block[: block.index("```")]
     shown = [line for line in block.splitlines()[1:] if line.strip() not in ("...", "")]

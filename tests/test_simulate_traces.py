@@ -211,8 +211,8 @@ def test_an_unreadable_file_is_an_error_not_a_traceback(tmp_path: Path) -> None:
         read_trace(trace, lab_needs())
 
 
-def test_the_readme_shows_the_query_render_writes() -> None:
-    docs = (REPO / "README.md").read_text(encoding="utf-8")
+def test_the_docs_show_the_query_render_writes() -> None:
+    docs = (REPO / "docs" / "simulate.md").read_text(encoding="utf-8")
     shown = docs[docs.index("```kql\n") + len("```kql\n") :]
     shown = shown[: shown.index("```")]
     rendered = compile_path(None).files["queries/llm-usage-export.kql"].content

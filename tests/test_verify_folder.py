@@ -135,9 +135,9 @@ def test_invalid_manifest_is_a_finding(rendered: Path) -> None:
     assert "not a tokengate manifest" in findings[0].message
 
 
-def test_readme_lists_every_verify_rule() -> None:
-    """The README's `verify` table names every TG2xx id (alone, in a list or in a range)."""
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
+def test_docs_list_every_verify_rule() -> None:
+    """docs/pull-requests.md's `verify` table names every TG2xx id (alone, in a list or a range)."""
+    readme = (REPO / "docs" / "pull-requests.md").read_text(encoding="utf-8")
     table = readme.split("### `tokengate verify [OUT]`", 1)[1].split("\nOptions:", 1)[0]
     listed: set[str] = set()
     for cell in re.findall(r"^\| (TG2[^|]*?) \|", table, re.M):
