@@ -17,6 +17,7 @@ import tree_sitter_bicep
 
 from generator import azure
 from generator.findings import Finding
+from generator.verify import rules
 from generator.verify.paths import resolve
 
 #: Bicep functions that read another file at compile time, relative to the calling file.
@@ -278,34 +279,31 @@ def _body(node: tree_sitter.Node) -> tree_sitter.Node | None:
 def bicep_findings(parsed: BicepFile, files: Mapping[str, str]) -> Iterator[Finding]:
     """Syntax, paths that do not resolve, and resource types/versions tokengate does not use."""
     for line, column, message in parsed.problems:
-        yield Finding(parsed.path, line, column, "TG201", message)
+        yield rules.BICEP_SYNTAX.at(parsed.path, line, column, message)
     for reference in parsed.references:
         if reference.target not in files:
-            rule_id = "TG202" if reference.function == "module" else "TG203"
-            yield Finding(
+            unresolved = rules.MODULE_PATH if reference.function == "module" else rules.LOAD_PATH
+            yield unresolved.at(
                 parsed.path,
                 reference.line,
                 reference.column,
-                rule_id,
                 f"{reference.function} path '{reference.written}' names {reference.target}, "
                 "which is not in the output",
             )
     for resource in parsed.resources:
         expected = azure.API_VERSIONS.get(resource.type)
         if expected is None:
-            yield Finding(
+            yield rules.RESOURCE_TYPE.at(
                 parsed.path,
                 resource.line,
                 resource.column,
-                "TG204",
                 f"resource type '{resource.type}' is not one tokengate generates",
             )
         elif resource.api_version != expected:
-            yield Finding(
+            yield rules.API_VERSION.at(
                 parsed.path,
                 resource.line,
                 resource.column,
-                "TG205",
                 f"{resource.type} uses API version '{resource.api_version}'; tokengate uses "
                 f"{expected} (the version its schema checks cover)",
             )

@@ -5,18 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from generator import azure
-from generator.findings import Finding
+from generator.findings import Finding, Severity
 from generator.load import LoadedSpec
-from generator.validate.rules.registry import limit_blocks, rule, warning
+from generator.validate.rules.registry import limit_blocks, rule
 
 
 @rule("TG105", f"At most {azure.MAX_DIMENSIONS} metric dimensions")
 def dimension_count(spec: LoadedSpec) -> Iterator[Finding]:
     dims = spec.data.get("tokenMetrics", {}).get("dimensions", [])
     if len(dims) > azure.MAX_DIMENSIONS:
-        yield spec.finding(
+        yield dimension_count.finding(
+            spec,
             ("tokenMetrics", "dimensions", azure.MAX_DIMENSIONS),
-            "TG105",
             f"{len(dims)} dimensions; the emit-token-metric policy takes at most "
             f"{azure.MAX_DIMENSIONS}",
         )
@@ -30,9 +30,9 @@ def dimension_values(spec: LoadedSpec) -> Iterator[Finding]:
         has_value = isinstance(dim, dict) and ("value" in dim or "header" in dim)
         if not has_value and name not in known:
             builtins = ", ".join(sorted(known))
-            yield spec.finding(
+            yield dimension_values.finding(
+                spec,
                 ("tokenMetrics", "dimensions", i),
-                "TG110",
                 f"dimension '{name}' is not built in, so it needs a 'value' or "
                 f"'header' (built in: {builtins})",
             )
@@ -41,9 +41,9 @@ def dimension_values(spec: LoadedSpec) -> Iterator[Finding]:
 @rule("TG111", "Token metrics need Application Insights")
 def metrics_need_app_insights(spec: LoadedSpec) -> Iterator[Finding]:
     if "tokenMetrics" in spec.data and not spec.data["monitoring"]["appInsights"]:
-        yield spec.finding(
+        yield metrics_need_app_insights.finding(
+            spec,
             ("monitoring", "appInsights"),
-            "TG111",
             "'tokenMetrics' sends metrics to Application Insights; "
             "set 'monitoring.appInsights: true' or remove 'tokenMetrics'",
         )
@@ -53,9 +53,9 @@ def metrics_need_app_insights(spec: LoadedSpec) -> Iterator[Finding]:
 def app_insights_needs_workspace(spec: LoadedSpec) -> Iterator[Finding]:
     monitoring = spec.data["monitoring"]
     if monitoring["appInsights"] and not monitoring["logAnalytics"]:
-        yield spec.finding(
+        yield app_insights_needs_workspace.finding(
+            spec,
             ("monitoring", "logAnalytics"),
-            "TG112",
             "classic Application Insights is retired; workspace-based "
             "Application Insights needs 'logAnalytics: true'",
         )
@@ -67,9 +67,9 @@ def insights_need_monitoring(spec: LoadedSpec) -> Iterator[Finding]:
     if "insights" not in data:
         return
     if not data["monitoring"]["appInsights"]:
-        yield spec.finding(
+        yield insights_need_monitoring.finding(
+            spec,
             ("insights",),
-            "TG118",
             "'insights' (workbook, alerts) reads Application Insights and Log Analytics; "
             "turn monitoring on or remove 'insights'",
             key=True,
@@ -78,16 +78,16 @@ def insights_need_monitoring(spec: LoadedSpec) -> Iterator[Finding]:
     insights = data["insights"]
     alerts = insights.get("alerts", {})
     if not insights["workbook"] and not alerts:
-        yield warning(
+        yield insights_need_monitoring.finding(
             spec,
             ("insights",),
-            "TG118",
             "'insights' turns the workbook off and sets no alerts, so it deploys nothing",
+            severity=Severity.WARNING,
         )
     if "quotaPercent" in alerts and not any("quota" in block for _, block in limit_blocks(data)):
-        yield warning(
+        yield insights_need_monitoring.finding(
             spec,
             ("insights", "alerts", "quotaPercent"),
-            "TG118",
             "no token limit sets a quota, so the quota alert has nothing to watch",
+            severity=Severity.WARNING,
         )
