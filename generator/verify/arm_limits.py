@@ -24,7 +24,7 @@ import tree_sitter
 from generator import azure
 from generator.findings import Finding
 from generator.verify import rules
-from generator.verify.bicep import BicepFile, position, string_value
+from generator.verify.bicep import BicepFile, Loop, string_value
 from generator.verify.paths import kind, resolve
 
 #: Bicep's limit on the text `loadTextContent` may read.
@@ -70,17 +70,6 @@ class Footprint:
 
 
 @dataclass(frozen=True)
-class Loop:
-    """A `for` loop of a resource or module declaration; `source` is the array's name, or its
-    expression when it is not a plain name (`range(0, 3)`)."""
-
-    file: str
-    line: int
-    column: int
-    source: str
-
-
-@dataclass(frozen=True)
 class Excess:
     """A template over one of `TEMPLATE_LIMITS`."""
 
@@ -102,40 +91,9 @@ class LoadExcess:
     ceiling: int
 
 
-def declaration_loops(bicep: BicepFile) -> Iterator[Loop | None]:
-    """The loop (None: no loop) of every resource and module declaration that deploys something
-    (not `existing`). Nested (child) resources are found too: ARM counts them like any other."""
-    stack = [bicep.tree.root_node]
-    while stack:
-        node = stack.pop()
-        deploys = not any(child.type == "existing" for child in node.children)
-        if node.type in ("resource_declaration", "module_declaration") and deploys:
-            yield _loop(bicep, node)
-        stack.extend(reversed(node.children))
-
-
-def _loop(bicep: BicepFile, declaration: tree_sitter.Node) -> Loop | None:
-    statement = next((c for c in declaration.children if c.type == "for_statement"), None)
-    if statement is None:
-        return None
-    children = statement.children
-    for i, child in enumerate(children):
-        if child.type == "in" and i + 1 < len(children):
-            source = children[i + 1]
-            line, column = position(bicep.source, source)
-            return Loop(bicep.path, line, column, (source.text or b"").decode("utf-8"))
-    line, column = bicep.position(statement)
-    return Loop(bicep.path, line, column, "")
-
-
 def loops(parsed: Mapping[str, BicepFile]) -> list[Loop]:
     """Every declaration loop of every template, in file order."""
-    return [
-        loop
-        for path in sorted(parsed)
-        for loop in declaration_loops(parsed[path])
-        if loop is not None
-    ]
+    return [loop for path in sorted(parsed) for loop in parsed[path].deployed if loop is not None]
 
 
 def footprints(
@@ -145,18 +103,17 @@ def footprints(
     own: dict[str, Footprint] = {}
     for path, bicep in parsed.items():
         resources = sum(
-            1 if loop is None else lengths.get(loop.source, 1) for loop in declaration_loops(bicep)
+            1 if loop is None else lengths.get(loop.source, 1) for loop in bicep.deployed
         )
         loaded = sum(
             len(json.dumps(files[reference.target]))
             for reference in bicep.references
             if reference.function in LOAD_LIMITS and reference.target in files
         )
-        outputs = sum(1 for _ in _nodes(bicep.tree.root_node, "output_declaration"))
         own[path] = Footprint(
             resources=resources,
-            parameters=sum(1 for _ in _nodes(bicep.tree.root_node, "parameter_declaration")),
-            outputs=outputs,
+            parameters=len(bicep.parameters),
+            outputs=bicep.outputs,
             estimated_bytes=2 * len(bicep.source) + loaded,
         )
 
@@ -172,15 +129,6 @@ def footprints(
         path: Footprint(fp.resources, fp.parameters, fp.outputs, total_bytes(path, frozenset()))
         for path, fp in own.items()
     }
-
-
-def _nodes(root: tree_sitter.Node, node_type: str) -> Iterator[tree_sitter.Node]:
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if node.type == node_type:
-            yield node
-        stack.extend(node.children)
 
 
 def excesses(prints: Mapping[str, Footprint]) -> Iterator[Excess]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 import tree_sitter
 import tree_sitter_bicep
@@ -73,6 +73,17 @@ class ModuleCall:
 
 
 @dataclass(frozen=True)
+class Loop:
+    """The `for` loop of a resource or module declaration; `source` is the array's name, or its
+    expression when it is not a plain name (`range(0, 3)`)."""
+
+    file: str
+    line: int
+    column: int
+    source: str
+
+
+@dataclass(frozen=True)
 class BicepFile:
     path: str
     source: bytes
@@ -84,6 +95,10 @@ class BicepFile:
     module_arguments: tuple[tuple[str, tree_sitter.Node], ...] = ()
     parameters: tuple[Parameter, ...] = ()
     module_calls: tuple[ModuleCall, ...] = ()
+    #: One entry per resource or module declaration that deploys something (not `existing`),
+    #: nested (child) resources included: its loop, None when it has none. ARM's resource count.
+    deployed: tuple[Loop | None, ...] = ()
+    outputs: int = 0
 
     def position(self, node: tree_sitter.Node) -> tuple[int, int]:
         return position(self.source, node)
@@ -121,8 +136,10 @@ def _unescape(match: re.Match[str]) -> str:
     return _ESCAPED.get(escaped, escaped)
 
 
+@lru_cache(maxsize=256)
 def parse(path: str, text: str) -> BicepFile:
-    """Parse `text` and collect what the checks need in one walk."""
+    """Parse `text` and collect what the checks need in one walk. Cached: render's limit count
+    and its verify step read the same files, and a BicepFile is immutable."""
     source = text.encode("utf-8")
     tree = _parser().parse(source)
     problems: list[tuple[int, int, str]] = []
@@ -131,6 +148,8 @@ def parse(path: str, text: str) -> BicepFile:
     module_arguments: list[tuple[str, tree_sitter.Node]] = []
     parameters: list[Parameter] = []
     module_calls: list[ModuleCall] = []
+    deployed: list[Loop | None] = []
+    outputs = 0
     stack = [tree.root_node]
     while stack:
         node = stack.pop()
@@ -138,6 +157,11 @@ def parse(path: str, text: str) -> BicepFile:
             line, column = position(source, node)
             problems.append((line, column, _describe_problem(node)))
             continue  # one finding per broken region, not one per node inside it
+        if node.type in ("resource_declaration", "module_declaration"):
+            if _first_child(node, "existing") is None:
+                deployed.append(_loop(path, source, node))
+        elif node.type == "output_declaration":
+            outputs += 1
         if node.type == "module_declaration":
             path_node = _first_child(node, "string")
             if path_node is not None:
@@ -170,7 +194,23 @@ def parse(path: str, text: str) -> BicepFile:
         tuple(module_arguments),
         tuple(parameters),
         tuple(module_calls),
+        tuple(deployed),
+        outputs,
     )
+
+
+def _loop(path: str, source: bytes, declaration: tree_sitter.Node) -> Loop | None:
+    statement = _first_child(declaration, "for_statement")
+    if statement is None:
+        return None
+    children = statement.children
+    for i, child in enumerate(children):
+        if child.type == "in" and i + 1 < len(children):
+            array = children[i + 1]
+            line, column = position(source, array)
+            return Loop(path, line, column, (array.text or b"").decode("utf-8"))
+    line, column = position(source, statement)
+    return Loop(path, line, column, "")
 
 
 def _parameter(source: bytes, node: tree_sitter.Node) -> Parameter | None:
