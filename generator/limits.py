@@ -24,6 +24,7 @@ from generator.verify.arm_limits import (
     excesses,
     load_excesses,
     loops,
+    policy_bytes_over_limit,
 )
 from generator.verify.arm_limits import footprints as footprints_of
 from generator.verify.bicep import BicepFile, parse
@@ -109,14 +110,15 @@ def limit_findings(
     lengths = loop_lengths(gateway)
     findings: list[Finding] = []
     too_large = set()
-    for path, f in files.items():
-        if path.endswith(".xml") and f.size > azure.MAX_POLICY_BYTES:
+    for path, text in texts.items():
+        size = policy_bytes_over_limit(text) if path.endswith(".xml") else None
+        if size is not None:
             too_large.add(path)
             findings.append(
                 POLICY_TOO_LARGE.finding(
                     spec,
                     consumers,
-                    f"{path} would be {f.size:,} bytes; APIM accepts policy documents up to "
+                    f"{path} would be {size:,} bytes; APIM accepts policy documents up to "
                     f"{azure.MAX_POLICY_BYTES:,} bytes (256 KiB)",
                 )
             )

@@ -18,6 +18,7 @@ from generator.pipeline import compile_path
 from generator.render import RenderedFile
 from generator.verify.arm_limits import loops
 from generator.verify.bicep import parse
+from generator.verify.policy import policy_findings
 
 
 def loop_lengths_from_parameters(files: dict[str, Any]) -> dict[str, int]:
@@ -185,3 +186,21 @@ def test_tier_limits_are_checked_before_rendering(
     with pytest.raises(SpecInvalid) as raised:
         compile_path(write_spec(tmp_path, data))
     assert rule_ids(raised.value) == {"TG130"}
+
+
+def test_render_and_verify_refuse_the_same_oversized_policy() -> None:
+    """APIM accepts policy documents up to 256 KiB (Learn: "API Management limits", policy
+    document size); render reports it on the spec (TG120), verify on the file (TG218)."""
+    result = compile_path(None)
+    path = "policies/api-azure-openai.xml"
+    original = result.files[path].content
+    padding = "<!-- " + "x" * (256 * 1024 - len(original.encode("utf-8")) - 10) + " -->\n"
+    exactly = original.replace("<policies>", padding + "<policies>", 1)
+    assert len(exactly.encode("utf-8")) == 256 * 1024
+    over = exactly.replace("<policies>", " <policies>", 1)
+    for text, expected in ((exactly, set()), (over, {"TG120"})):
+        files = {**result.files, path: RenderedFile(path, text)}
+        found = {f.rule_id for f in limit_findings(result.spec, result.gateway, files)}
+        assert found - {"TG125"} == expected
+        verified = {f.rule_id for f in policy_findings(path, text)}
+        assert verified == ({"TG218"} if expected else set())

@@ -131,6 +131,13 @@ def footprints(
     }
 
 
+def policy_bytes_over_limit(text: str) -> int | None:
+    """The policy document's size in bytes when APIM would refuse it (over 256 KiB), else None:
+    render's TG120 and verify's TG218."""
+    size = len(text.encode("utf-8"))
+    return size if size > azure.MAX_POLICY_BYTES else None
+
+
 def excesses(prints: Mapping[str, Footprint]) -> Iterator[Excess]:
     """Every template limit each footprint exceeds, by path then limit."""
     for path, fp in sorted(prints.items()):

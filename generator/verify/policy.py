@@ -18,6 +18,7 @@ from generator import azure
 from generator.findings import Finding, Rule
 from generator.verify import policy_catalog as catalog
 from generator.verify import rules
+from generator.verify.arm_limits import policy_bytes_over_limit
 
 _LIBXML_POSITION = re.compile(r",? line \d+, column \d+$")
 _INTEGER = re.compile(r"^[0-9]+$")
@@ -75,8 +76,8 @@ class _Locator:
 def policy_findings(path: str, text: str) -> list[Finding]:
     """Every problem in one policy document."""
     findings: list[Finding] = []
-    size = len(text.encode("utf-8"))
-    if size > azure.MAX_POLICY_BYTES:
+    size = policy_bytes_over_limit(text)
+    if size is not None:
         findings.append(
             rules.POLICY_SIZE.at(
                 path,
