@@ -115,14 +115,19 @@ def schema() -> None:
 @main.command()
 @handles_errors
 def rules() -> None:
-    """List the rule ids: spec rules (TG1xx), then checks of rendered output (TG2xx)."""
-    from generator.validate import RULES
-    from generator.verify.rules import RULES as OUTPUT_RULES
+    """List every rule id the tool can print, grouped by the stage that checks it."""
+    from itertools import groupby
 
-    for rule in RULES:
-        click.echo(f"{rule.rule_id}  {rule.title}")
-    for output_rule in OUTPUT_RULES:
-        click.echo(f"{output_rule.rule_id}  {output_rule.title}")
+    from generator.rules import every_rule
+
+    groups = [
+        "\n".join(
+            [f"{stage.label}: {stage.description}"]
+            + [f"  {rule.rule_id}  {rule.title}" for rule in stage_rules]
+        )
+        for stage, stage_rules in groupby(every_rule(), key=lambda rule: rule.stage)
+    ]
+    click.echo("\n\n".join(groups))
 
 
 @main.command()

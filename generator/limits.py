@@ -1,48 +1,65 @@
-"""Service limits checked on the rendered output, before anything is written or deployed.
+"""Service limits `render` checks before anything is written or deployed, reported on the spec.
 
-ARM: 800 resources (copy loops expanded), 256 parameters, 64 outputs, 4 MB per template.
-APIM: 256 KiB per policy document. Bicep: `loadTextContent` reads at most 131,072 characters.
-The compiled ARM JSON is not available without a Bicep compiler, so its size is estimated
-from the Bicep text (x2 for JSON's verbosity) plus every file it loads, JSON-escaped.
+Tier limits (products and subscriptions per APIM instance, TG130/TG131) are counted on the model,
+before rendering: a spec over them is refused before any template is made. The limits of the
+rendered files (ARM: 800 resources with loops expanded, 256 parameters, 64 outputs, 4 MB per
+template; APIM: 256 KiB per policy document; Bicep: what `loadTextContent` reads) are counted by
+`generator.verify.arm_limits` on the real Bicep grammar, the implementation `verify` uses too;
+here each `for` loop's length comes from the model, and a loop the model does not know is a
+finding (TG126), never a guess.
 """
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from generator import azure
-from generator.findings import Finding
+from generator.findings import Finding, Stage, define
 from generator.load import LoadedSpec, PathKey
 from generator.model import Gateway
 from generator.render import RenderedFile, subscription_batches
-
-#: Bicep's limit on the text `loadTextContent` may read.
-MAX_LOAD_TEXT_CHARS = 131_072
-
-_DECLARATION = re.compile(
-    r"^(resource|module)\s+\w+\s+'[^']*'\s*(existing\s*)?=\s*(\[for\s+(.*?)\s+in\s+(\w+))?", re.M
+from generator.verify.arm_limits import (
+    MAX_LOAD_TEXT_CHARS,
+    Footprint,
+    excesses,
+    load_excesses,
+    loops,
+    policy_bytes_over_limit,
 )
-_PARAM = re.compile(r"^param\s", re.M)
-_OUTPUT = re.compile(r"^output\s", re.M)
-_LOAD = re.compile(r"load(?:Text|Json)Content\('([^']+)'\)")
-_MODULE = re.compile(r"^module\s+\w+\s+'([^']+)'", re.M)
+from generator.verify.arm_limits import footprints as footprints_of
+from generator.verify.bicep import BicepFile, parse
 
+__all__ = ["MAX_LOAD_TEXT_CHARS", "Footprint", "footprints", "limit_findings", "tier_findings"]
 
-@dataclass(frozen=True)
-class Footprint:
-    """What one template costs against ARM's per-template limits."""
+POLICY_TOO_LARGE = define("TG120", "An APIM policy document is at most 256 KiB", Stage.LIMITS)
+TOO_MANY_RESOURCES = define(
+    "TG121", "An ARM template deploys at most 800 resources (loops counted expanded)", Stage.LIMITS
+)
+TOO_MANY_PARAMETERS = define("TG122", "An ARM template has at most 256 parameters", Stage.LIMITS)
+TOO_MANY_OUTPUTS = define("TG123", "An ARM template has at most 64 outputs", Stage.LIMITS)
+TEMPLATE_TOO_LARGE = define(
+    "TG124", "An ARM template compiles to at most 4 MB (estimated)", Stage.LIMITS
+)
+LOAD_TOO_LONG = define(
+    "TG125", "A file Bicep loads fits the load function (loadTextContent: 131,072)", Stage.LIMITS
+)
+UNKNOWN_LOOP = define(
+    "TG126", "Every template loop iterates over an array whose length the model knows", Stage.LIMITS
+)
+TOO_MANY_PRODUCTS = define("TG130", "Products per APIM instance, by tier", Stage.TIER)
+TOO_MANY_SUBSCRIPTIONS = define("TG131", "Subscriptions per APIM instance, by tier", Stage.TIER)
 
-    resources: int
-    parameters: int
-    outputs: int
-    estimated_bytes: int
+_TEMPLATE_RULES = {
+    "resources": TOO_MANY_RESOURCES,
+    "parameters": TOO_MANY_PARAMETERS,
+    "outputs": TOO_MANY_OUTPUTS,
+    "estimated_bytes": TEMPLATE_TOO_LARGE,
+}
 
 
 def loop_lengths(gateway: Gateway) -> dict[str, int]:
-    """How many items each array the templates loop over has (the largest, for module arrays)."""
+    """How many items each array the templates loop over has (the largest, for module arrays).
+    A template loop over any other name is reported as TG126 by `limit_findings`."""
     return {
         "openAIAccounts": len(gateway.accounts),
         "backends": len(gateway.accounts),
@@ -51,91 +68,31 @@ def loop_lengths(gateway: Gateway) -> dict[str, int]:
     }
 
 
-def footprint(
-    path: str, text: str, files: Mapping[str, RenderedFile], loops: Mapping[str, int]
-) -> Footprint:
-    resources = 0
-    for match in _DECLARATION.finditer(text):
-        if match.group(2):  # `existing` declares no resource
-            continue
-        source = match.group(5)
-        resources += loops[source] if source else 1
-    loaded = 0
-    folder = path.rsplit("/", 1)[0] if "/" in path else ""
-    for relative in _LOAD.findall(text):
-        target = _normalize(f"{folder}/{relative}" if folder else relative)
-        if target in files:
-            loaded += len(json.dumps(files[target].content))
-    return Footprint(
-        resources=resources,
-        parameters=len(_PARAM.findall(text)),
-        outputs=len(_OUTPUT.findall(text)),
-        estimated_bytes=2 * len(text.encode("utf-8")) + loaded,
-    )
-
-
-def _normalize(path: str) -> str:
-    parts: list[str] = []
-    for part in path.split("/"):
-        if part == "..":
-            if parts:
-                parts.pop()
-        elif part not in ("", "."):
-            parts.append(part)
-    return "/".join(parts)
-
-
 def footprints(gateway: Gateway, files: Mapping[str, RenderedFile]) -> dict[str, Footprint]:
     """Footprint of every Bicep file rendered for `gateway` (loop sizes from the model)."""
-    return footprints_for(files, loop_lengths(gateway))
+    texts = _texts(files)
+    return footprints_of(texts, _parsed(texts), loop_lengths(gateway))
 
 
-def footprints_for(
-    files: Mapping[str, RenderedFile], loops: Mapping[str, int]
-) -> dict[str, Footprint]:
-    """Footprint of every Bicep file, given how long each looped-over array is. A template's
-    size includes the modules it calls, since Bicep inlines each module's template into the
-    caller's compiled JSON."""
-    own = {
-        path: footprint(path, f.content, files, loops)
-        for path, f in files.items()
-        if path.endswith(".bicep")
-    }
-
-    def total_bytes(path: str, seen: frozenset[str]) -> int:
-        folder = path.rsplit("/", 1)[0] if "/" in path else ""
-        size = own[path].estimated_bytes
-        called = {
-            _normalize(f"{folder}/{m}" if folder else m)
-            for m in _MODULE.findall(files[path].content)
-        }
-        for module in sorted(called - seen):
-            if module in own:
-                size += total_bytes(module, seen | {path})
-        return size
-
-    return {
-        path: Footprint(fp.resources, fp.parameters, fp.outputs, total_bytes(path, frozenset()))
-        for path, fp in own.items()
-    }
-
-
-def sku_findings(spec: LoadedSpec, gateway: Gateway) -> list[Finding]:
-    """APIM's per-instance entity limits of the chosen tier (generated tiers count as products)."""
+def tier_findings(spec: LoadedSpec, gateway: Gateway) -> list[Finding]:
+    """APIM's per-instance entity limits of the chosen tier (generated tiers count as products).
+    Counted on the model, so they are checked before anything is rendered."""
     sku = gateway.apim.sku
     limits = azure.SKU_ENTITY_LIMITS[sku]
-    counts = {"products": len(gateway.products), "subscriptions": len(gateway.consumers)}
-    rule_ids = {"products": "TG130", "subscriptions": "TG131"}
+    counts = (
+        ("products", TOO_MANY_PRODUCTS, len(gateway.products)),
+        ("subscriptions", TOO_MANY_SUBSCRIPTIONS, len(gateway.consumers)),
+    )
     findings = []
-    for entity, count in counts.items():
+    for entity, rule, count in counts:
         limit = limits.get(entity)
         if limit is not None and count > limit:
             generated = sum(p.generated for p in gateway.products)
             note = f" ({generated} generated tiers)" if entity == "products" and generated else ""
             findings.append(
-                spec.finding(
+                rule.finding(
+                    spec,
                     ("apim", "sku"),
-                    rule_ids[entity],
                     f"{count:,} {entity}{note}: the {sku} tier allows at most {limit:,} per "
                     "instance; choose a larger tier or fewer",
                 )
@@ -147,43 +104,66 @@ def limit_findings(
     spec: LoadedSpec, gateway: Gateway, files: Mapping[str, RenderedFile]
 ) -> list[Finding]:
     """Findings for every rendered file over a limit, placed on the spec field that drives it."""
-    findings: list[Finding] = sku_findings(spec, gateway)
     consumers: PathKey = ("consumers",) if gateway.consumers else ()
-    for path, f in files.items():
-        if path.endswith(".xml"):
-            if f.size > azure.MAX_POLICY_BYTES:
-                findings.append(
-                    spec.finding(
-                        consumers,
-                        "TG120",
-                        f"{path} would be {f.size:,} bytes; APIM accepts policy documents up to "
-                        f"{azure.MAX_POLICY_BYTES:,} bytes (256 KiB)",
-                    )
+    texts = _texts(files)
+    parsed = _parsed(texts)
+    lengths = loop_lengths(gateway)
+    findings: list[Finding] = []
+    too_large = set()
+    for path, text in texts.items():
+        size = policy_bytes_over_limit(text) if path.endswith(".xml") else None
+        if size is not None:
+            too_large.add(path)
+            findings.append(
+                POLICY_TOO_LARGE.finding(
+                    spec,
+                    consumers,
+                    f"{path} would be {size:,} bytes; APIM accepts policy documents up to "
+                    f"{azure.MAX_POLICY_BYTES:,} bytes (256 KiB)",
                 )
-            elif len(f.content) > MAX_LOAD_TEXT_CHARS:
-                findings.append(
-                    spec.finding(
-                        consumers,
-                        "TG125",
-                        f"{path} would be {len(f.content):,} characters; Bicep's loadTextContent "
-                        f"reads at most {MAX_LOAD_TEXT_CHARS:,}",
-                    )
+            )
+    loaded_too_long = {
+        (load.target, load.function, load.length, load.ceiling)
+        for load in load_excesses(texts, parsed)
+        if load.target not in too_large
+    }
+    for target, function, length, ceiling in sorted(loaded_too_long):
+        findings.append(
+            LOAD_TOO_LONG.finding(
+                spec,
+                consumers,
+                f"{target} would be {length:,} characters; Bicep's {function} reads at most "
+                f"{ceiling:,}",
+            )
+        )
+    for loop in loops(parsed):
+        if loop.source not in lengths:
+            known = ", ".join(sorted(lengths))
+            findings.append(
+                UNKNOWN_LOOP.finding(
+                    spec,
+                    (),
+                    f"{loop.file}:{loop.line}:{loop.column} loops over '{loop.source}', an array "
+                    f"whose length the model does not give (it gives {known}); the template "
+                    "and generator.limits.loop_lengths disagree",
                 )
-    checks = (
-        ("resources", azure.MAX_TEMPLATE_RESOURCES, "TG121", "resources"),
-        ("parameters", azure.MAX_TEMPLATE_PARAMETERS, "TG122", "parameters"),
-        ("outputs", azure.MAX_TEMPLATE_OUTPUTS, "TG123", "outputs"),
-        ("estimated_bytes", azure.MAX_TEMPLATE_BYTES, "TG124", "bytes of ARM JSON (estimated)"),
-    )
-    for path, fp in footprints(gateway, files).items():
-        for attribute, limit, rule_id, noun in checks:
-            value = getattr(fp, attribute)
-            if value > limit:
-                findings.append(
-                    spec.finding(
-                        consumers,
-                        rule_id,
-                        f"{path} would have {value:,} {noun}; ARM allows {limit:,} per template",
-                    )
-                )
+            )
+    for excess in excesses(footprints_of(texts, parsed, lengths)):
+        limit = excess.limit
+        findings.append(
+            _TEMPLATE_RULES[limit.attribute].finding(
+                spec,
+                consumers,
+                f"{excess.path} would have {excess.value:,} {limit.noun}; ARM allows "
+                f"{limit.ceiling:,} per template",
+            )
+        )
     return findings
+
+
+def _texts(files: Mapping[str, RenderedFile]) -> dict[str, str]:
+    return {path: f.content for path, f in files.items()}
+
+
+def _parsed(texts: Mapping[str, str]) -> dict[str, BicepFile]:
+    return {path: parse(path, text) for path, text in texts.items() if path.endswith(".bicep")}

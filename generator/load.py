@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from generator import rules
 from generator.errors import SpecInvalid, TokengateError
 from generator.findings import Finding, json_path
 
@@ -75,10 +76,6 @@ class LoadedSpec:
             probe = probe[:-1]
         return self.value_marks.get((), Mark(1, 1))
 
-    def finding(self, path: PathKey, rule_id: str, message: str, *, key: bool = False) -> Finding:
-        mark = self.mark_of(path, key=key)
-        return Finding(self.file, mark.line, mark.column, rule_id, message, json_path(path))
-
 
 def _mark(node: yaml.Node) -> Mark:
     return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
@@ -104,13 +101,12 @@ class _Builder:
                 if key in result:
                     mark = _mark(key_node)
                     self.findings.append(
-                        Finding(
+                        rules.DUPLICATE_KEY.at(
                             self.file,
                             mark.line,
                             mark.column,
-                            "TG002",
                             f"duplicate key '{key}' (an earlier value would be ignored)",
-                            json_path((*path, key)),
+                            json_path=json_path((*path, key)),
                         )
                     )
                     continue
@@ -144,7 +140,7 @@ def _refuse_alias_bombs(root: yaml.Node, file: str) -> None:
                         f"the document expands to more than {MAX_NODES:,} values through "
                         "aliases; refusing to load it"
                     )
-                    raise SpecInvalid([Finding(file, mark.line, mark.column, "TG004", message)])
+                    raise SpecInvalid([rules.TOO_DEEP.at(file, mark.line, mark.column, message)])
             sizes[key] = total
         return sizes[key]
 
@@ -197,7 +193,7 @@ def _refuse_deep_nesting(text: str, file: str) -> None:
         return
     mark = _first_mark_too_deep(text)
     if mark is not None:
-        raise SpecInvalid([Finding(file, mark.line, mark.column, "TG004", _NESTED_TOO_DEEPLY)])
+        raise SpecInvalid([rules.TOO_DEEP.at(file, mark.line, mark.column, _NESTED_TOO_DEEPLY)])
 
 
 def load_text(text: str, file: str) -> LoadedSpec:
@@ -210,14 +206,14 @@ def load_text(text: str, file: str) -> LoadedSpec:
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = exc.problem or exc.context or "invalid YAML"
         raise SpecInvalid(
-            [Finding(file, line, column, "TG001", f"YAML syntax error: {problem}")]
+            [rules.YAML_SYNTAX.at(file, line, column, f"YAML syntax error: {problem}")]
         ) from None
     except yaml.YAMLError as exc:
-        raise SpecInvalid([Finding(file, 1, 1, "TG001", f"YAML syntax error: {exc}")]) from None
+        raise SpecInvalid([rules.YAML_SYNTAX.at(file, 1, 1, f"YAML syntax error: {exc}")]) from None
     except RecursionError:
-        raise SpecInvalid([Finding(file, 1, 1, "TG004", _NESTED_TOO_DEEPLY)]) from None
+        raise SpecInvalid([rules.TOO_DEEP.at(file, 1, 1, _NESTED_TOO_DEEPLY)]) from None
     if root is None:
-        raise SpecInvalid([Finding(file, 1, 1, "TG003", "the spec is empty")])
+        raise SpecInvalid([rules.EMPTY_SPEC.at(file, 1, 1, "the spec is empty")])
     builder = _Builder(file)
     try:
         _refuse_alias_bombs(root, file)
@@ -226,10 +222,10 @@ def load_text(text: str, file: str) -> LoadedSpec:
         mark = exc.problem_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         raise SpecInvalid(
-            [Finding(file, line, column, "TG001", f"YAML error: {exc.problem}")]
+            [rules.YAML_SYNTAX.at(file, line, column, f"YAML error: {exc.problem}")]
         ) from None
     except RecursionError:
-        raise SpecInvalid([Finding(file, 1, 1, "TG004", _NESTED_TOO_DEEPLY)]) from None
+        raise SpecInvalid([rules.TOO_DEEP.at(file, 1, 1, _NESTED_TOO_DEEPLY)]) from None
     if builder.findings:
         raise SpecInvalid(builder.findings)
     return LoadedSpec(file, data, builder.value_marks, builder.key_marks)
@@ -293,7 +289,7 @@ def _read_bytes(path: Path, name: str) -> bytes:
             f"the spec is {size / 2**20:,.1f} MiB; tokengate reads specs of up to "
             f"{MAX_SPEC_BYTES // 2**20} MiB"
         )
-        raise SpecInvalid([Finding(name, 1, 1, "TG005", message)])
+        raise SpecInvalid([rules.TOO_LARGE.at(name, 1, 1, message)])
     return raw
 
 
@@ -305,7 +301,7 @@ def read_spec_text(path: Path, name: str) -> str:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise SpecInvalid(
-            [Finding(name, 1, 1, "TG001", f"not UTF-8 text (byte {exc.start})")]
+            [rules.YAML_SYNTAX.at(name, 1, 1, f"not UTF-8 text (byte {exc.start})")]
         ) from None
 
 

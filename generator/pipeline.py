@@ -1,4 +1,5 @@
-"""The stages in order: load → validate → model → render → limits. `write` and `deploy` follow.
+"""The stages in order: load → validate → model → tier limits → render → limits → verify.
+`write` and `deploy` follow.
 
 Callers (CLI, deploy, benchmarks, tests) go through here so every path runs every check.
 """
@@ -12,7 +13,7 @@ from generator import model
 from generator.errors import SpecInvalid
 from generator.findings import Finding, has_errors
 from generator.invocation import DEFAULT_OUT, regenerate_note
-from generator.limits import limit_findings
+from generator.limits import limit_findings, tier_findings
 from generator.load import LoadedSpec, load_file
 from generator.render import RenderedFile, render
 from generator.resources import lab_spec_path
@@ -44,6 +45,9 @@ def compile_spec(spec: LoadedSpec, note: str | None = None) -> Compiled:
     """
     warnings = validate(spec)
     gateway = model.build(spec.data, source=_source_name(spec.file), regenerate_note=note)
+    over_tier = tier_findings(spec, gateway)  # counted on the model: refused before rendering
+    if over_tier:
+        raise SpecInvalid(warnings + over_tier)
     files = render(gateway)
     over = limit_findings(spec, gateway, files)
     if over:

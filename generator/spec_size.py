@@ -17,8 +17,9 @@ from typing import Any
 
 import yaml
 
+from generator import rules
 from generator.errors import SpecInvalid
-from generator.findings import Finding, json_path
+from generator.findings import json_path
 from generator.resources import spec_schema
 
 #: Largest spec file read: a spec at every list's maximum is under 10 MiB.
@@ -67,7 +68,7 @@ def _position(event: yaml.Event) -> tuple[int, int]:
 
 
 def _refuse(file: str, event: yaml.Event, message: str) -> SpecInvalid:
-    return SpecInvalid([Finding(file, *_position(event), "TG005", message)])
+    return SpecInvalid([rules.TOO_LARGE.at(file, *_position(event), message)])
 
 
 def _field(path: tuple[str | int, ...]) -> str:
@@ -140,7 +141,7 @@ def _read_key(file: str, mapping: _Collection, event: yaml.Event) -> None:
         mapping.key = event.value
     elif isinstance(event, yaml.CollectionStartEvent):
         message = f"YAML error: a key in {_field(mapping.path)} is a list or mapping, not text"
-        raise SpecInvalid([Finding(file, *_position(event), "TG001", message)])
+        raise SpecInvalid([rules.YAML_SYNTAX.at(file, *_position(event), message)])
     else:
         mapping.key = "*"
 

@@ -10,11 +10,16 @@ import pytest
 import yaml
 from support import GOOD_SPECS, compiled, nodes_of_type, parse_bicep
 
+from generator import pipeline
 from generator.errors import SpecInvalid
 from generator.findings import Severity
 from generator.limits import footprints, limit_findings
+from generator.limits import loop_lengths as model_loop_lengths
 from generator.pipeline import compile_path
 from generator.render import RenderedFile
+from generator.verify.arm_limits import loops
+from generator.verify.bicep import parse
+from generator.verify.policy import policy_findings
 
 
 def loop_lengths_from_parameters(files: dict[str, Any]) -> dict[str, int]:
@@ -32,7 +37,8 @@ def loop_lengths_from_parameters(files: dict[str, Any]) -> dict[str, int]:
 
 @pytest.mark.parametrize("spec", GOOD_SPECS, ids=lambda p: p.stem)
 def test_resource_count_agrees_with_the_bicep_grammar(spec: Path) -> None:
-    """The regex-based counter in generator.limits counts what the real parser sees."""
+    """The limit count (generator.verify.arm_limits, shared by render and verify) counts what the
+    Bicep grammar declares, with loop lengths read independently from the data files."""
     result = compiled(spec)
     lengths = loop_lengths_from_parameters(result.files)
     counted = footprints(result.gateway, result.files)
@@ -141,3 +147,62 @@ def test_subscription_count_over_the_tier_limit(tmp_path: Path) -> None:
         compile_path(write_spec(tmp_path, data))
     assert rule_ids(raised.value) == {"TG131"}
     assert "10,001 subscriptions: the Developer tier allows at most 10,000" in raised.value.message
+
+
+@pytest.mark.parametrize("spec", GOOD_SPECS, ids=lambda p: p.stem)
+def test_the_model_knows_every_template_loop(spec: Path) -> None:
+    """Every `for` loop of every rendered template (resources, modules) has a length from the
+    model, so no loop is counted by a guess (TG126 would say which one is not)."""
+    result = compiled(spec)
+    texts = {path: f.content for path, f in result.files.items()}
+    parsed = {path: parse(path, text) for path, text in texts.items() if path.endswith(".bicep")}
+    sources = {loop.source for loop in loops(parsed)}
+    assert sources, "the templates loop over accounts, deployments, backends"
+    assert sources <= set(model_loop_lengths(result.gateway))
+
+
+def test_a_loop_the_model_does_not_know_is_a_finding_not_a_crash() -> None:
+    result = compile_path(None)
+    looped = (
+        "param mystery array\n"
+        "resource r 'Microsoft.Insights/components@2020-02-02' = [for item in mystery: {\n"
+        "  name: item\n}]\n"
+    )
+    files = {**result.files, "modules/looped.bicep": RenderedFile("modules/looped.bicep", looped)}
+    findings = limit_findings(result.spec, result.gateway, files)
+    assert [f.rule_id for f in findings] == ["TG126"]
+    assert "modules/looped.bicep:2:70 loops over 'mystery'" in findings[0].message
+
+
+def test_tier_limits_are_checked_before_rendering(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A spec over its tier's product limit is refused from the model: render never runs."""
+    data = lab_data()
+    data["products"] = [{"name": f"p{i}", "tokensPerMinute": 10} for i in range(201)]
+
+    def no_render(gateway: object) -> None:
+        raise AssertionError("rendered a spec its tier refuses")
+
+    monkeypatch.setattr(pipeline, "render", no_render)
+    with pytest.raises(SpecInvalid) as raised:
+        compile_path(write_spec(tmp_path, data))
+    assert rule_ids(raised.value) == {"TG130"}
+
+
+def test_render_and_verify_refuse_the_same_oversized_policy() -> None:
+    """APIM accepts policy documents up to 256 KiB (Learn: "API Management limits", policy
+    document size); render reports it on the spec (TG120), verify on the file (TG218)."""
+    result = compile_path(None)
+    path = "policies/api-azure-openai.xml"
+    original = result.files[path].content
+    padding = "<!-- " + "x" * (256 * 1024 - len(original.encode("utf-8")) - 10) + " -->\n"
+    exactly = original.replace("<policies>", padding + "<policies>", 1)
+    assert len(exactly.encode("utf-8")) == 256 * 1024
+    over = exactly.replace("<policies>", " <policies>", 1)
+    for text, expected in ((exactly, set()), (over, {"TG120"})):
+        files = {**result.files, path: RenderedFile(path, text)}
+        found = {f.rule_id for f in limit_findings(result.spec, result.gateway, files)}
+        assert found - {"TG125"} == expected
+        verified = {f.rule_id for f in policy_findings(path, text)}
+        assert verified == ({"TG218"} if expected else set())

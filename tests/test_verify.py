@@ -98,7 +98,7 @@ def test_folder_limits_match_the_spec_limits(spec: Path) -> None:
     inferred = loop_lengths(files, parsed)
     for name, count in limits.loop_lengths(result.gateway).items():
         assert inferred.get(name, 0) == count, name
-    assert footprints(files, parsed) == limits.footprints(result.gateway, result.files)
+    assert footprints(files, parsed, inferred) == limits.footprints(result.gateway, result.files)
 
 
 def test_render_refuses_output_that_does_not_verify(monkeypatch: pytest.MonkeyPatch) -> None:

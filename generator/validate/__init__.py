@@ -10,10 +10,10 @@ from generator.load import LoadedSpec
 from generator.model.defaults import with_defaults
 from generator.validate.hygiene import hygiene_findings
 from generator.validate.locations import location_findings
-from generator.validate.rules import RULES, Rule, semantic_findings
+from generator.validate.rules import RULES, SemanticRule, semantic_findings
 from generator.validate.schema import schema_findings
 
-__all__ = ["RULES", "Rule", "findings_for", "validate"]
+__all__ = ["RULES", "SemanticRule", "findings_for", "validate"]
 
 
 def findings_for(spec: LoadedSpec) -> list[Finding]:

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
+from generator import rules
 from generator.findings import Finding, json_path
 from generator.load import LoadedSpec, PathKey
 from generator.resources import spec_schema
@@ -114,9 +115,9 @@ def _string_findings(spec: LoadedSpec, path: PathKey, text: str, *, key: bool) -
             else "only free-text fields (display names, descriptions, tag values, dimension "
             "values) may hold tabs and line breaks"
         )
-        yield spec.finding(
+        yield rules.CONTROL_CHARACTER.finding(
+            spec,
             path,
-            "TG016",
             f"{_field(path)}: the {what} contains {_character_name(char)}; {allowed}",
             key=key,
         )
@@ -124,16 +125,16 @@ def _string_findings(spec: LoadedSpec, path: PathKey, text: str, *, key: bool) -
     if not key and matches(path, LITERAL_POLICY_FIELDS):
         stripped = text.lstrip()
         if stripped.startswith(("@(", "@{")):
-            yield spec.finding(
+            yield rules.POLICY_EXPRESSION.finding(
+                spec,
                 path,
-                "TG017",
                 f"{_field(path)} is written into the policy as plain text, but {stripped[:2]!r} "
                 "would make APIM run it as a policy expression; choose another value",
             )
         elif "{{" in text:
-            yield spec.finding(
+            yield rules.POLICY_EXPRESSION.finding(
+                spec,
                 path,
-                "TG017",
                 f"{_field(path)} is written into the policy as plain text, but APIM would "
                 "replace '{{...}}' with a named value; remove the double braces",
             )
@@ -154,7 +155,7 @@ def _walk(spec: LoadedSpec) -> Iterator[Finding]:
             yield from _string_findings(spec, path, value, key=False)
         elif isinstance(value, float) and not math.isfinite(value):
             message = f"{_field(path)} must be a finite number, not {value}"
-            yield spec.finding(path, "TG018", message)
+            yield rules.NOT_FINITE.finding(spec, path, message)
 
 
 def hygiene_findings(spec: LoadedSpec) -> list[Finding]:

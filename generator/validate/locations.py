@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from generator import regions
+from generator import regions, rules
 from generator.findings import Finding, json_path
 from generator.load import LoadedSpec, PathKey
 from generator.validate.schema import did_you_mean
@@ -35,9 +35,9 @@ def location_findings(spec: LoadedSpec) -> list[Finding]:
         )
         field = json_path(path).removeprefix("$.")
         findings.append(
-            spec.finding(
+            rules.NOT_ALLOWED.finding(
+                spec,
                 path,
-                "TG013",
                 f"'{field}': {value!r} is not an Azure region name tokengate knows (its list is "
                 f"of {regions.as_of()}){hint}",
             )

@@ -12,25 +12,26 @@ from typing import Any
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError, best_match
 
+from generator import rules
 from generator.findings import Finding, json_path
 from generator.load import LoadedSpec
 from generator.resources import spec_schema
 
-#: Schema keyword → rule id, so each kind of schema problem can be looked up and suppressed alike.
+#: Schema keyword → rule, so each kind of schema problem can be looked up and suppressed alike.
 _RULE_BY_KEYWORD = {
-    "type": "TG010",
-    "additionalProperties": "TG011",
-    "required": "TG012",
-    "enum": "TG013",
-    "pattern": "TG013",
-    "const": "TG013",
-    "minimum": "TG014",
-    "maximum": "TG014",
-    "minLength": "TG014",
-    "maxLength": "TG014",
-    "minItems": "TG014",
-    "maxItems": "TG014",
-    "maxProperties": "TG014",
+    "type": rules.WRONG_TYPE,
+    "additionalProperties": rules.UNKNOWN_KEY,
+    "required": rules.MISSING_KEY,
+    "enum": rules.NOT_ALLOWED,
+    "pattern": rules.NOT_ALLOWED,
+    "const": rules.NOT_ALLOWED,
+    "minimum": rules.OUT_OF_RANGE,
+    "maximum": rules.OUT_OF_RANGE,
+    "minLength": rules.OUT_OF_RANGE,
+    "maxLength": rules.OUT_OF_RANGE,
+    "minItems": rules.OUT_OF_RANGE,
+    "maxItems": rules.OUT_OF_RANGE,
+    "maxProperties": rules.OUT_OF_RANGE,
 }
 
 
@@ -184,21 +185,21 @@ def _to_findings(spec: LoadedSpec, error: ValidationError) -> list[Finding]:
     if "propertyNames" in error.absolute_schema_path and isinstance(error.instance, str):
         # A key's problem belongs on the key, not on the mapping holding it.
         key_path = (*path, error.instance)
-        rule = _RULE_BY_KEYWORD.get(keyword, "TG015")
+        rule = _RULE_BY_KEYWORD.get(keyword, rules.SCHEMA_OTHER)
         message = _describe(error, path).replace(_field(path), f"a key of {_field(path)}", 1)
-        return [spec.finding(key_path, rule, message, key=True)]
+        return [rule.finding(spec, key_path, message, key=True)]
     if keyword in ("oneOf", "anyOf") and error.context:
         return [f for e in _closest_branch(error) for f in _to_findings(spec, e)]
     if keyword == "not":
         message = f"{_field(path)}: give either 'value' or 'header', not both"
-        return [spec.finding(path, "TG015", message)]
+        return [rules.SCHEMA_OTHER.finding(spec, path, message)]
     if keyword == "additionalProperties":
         known = sorted(error.schema.get("properties", {}))
         allowed = ", ".join(known)
         return [
-            spec.finding(
+            rules.UNKNOWN_KEY.finding(
+                spec,
                 (*path, key),
-                "TG011",
                 f"unknown key '{key}' in {_field(path)}{did_you_mean(key, known)} "
                 f"(allowed: {allowed})",
                 key=True,
@@ -208,9 +209,9 @@ def _to_findings(spec: LoadedSpec, error: ValidationError) -> list[Finding]:
     if keyword == "required":
         missing = error.message.split("'")[1] if "'" in error.message else "?"
         message = f"{_field(path)} is missing the required key '{missing}'"
-        return [spec.finding(path, "TG012", message)]
-    rule = _RULE_BY_KEYWORD.get(keyword, "TG015")
-    return [spec.finding(path, rule, _describe(error, path))]
+        return [rules.MISSING_KEY.finding(spec, path, message)]
+    rule = _RULE_BY_KEYWORD.get(keyword, rules.SCHEMA_OTHER)
+    return [rule.finding(spec, path, _describe(error, path))]
 
 
 def schema_findings(spec: LoadedSpec) -> list[Finding]:

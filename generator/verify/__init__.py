@@ -10,7 +10,7 @@ Each Bicep file is parsed once and the parse is shared by every check that needs
     completeness.py entry point, stray .bicep files, module calls vs parameters  TG206-TG208
     policy.py       policy XML: structure, <base />, known elements, token policies  TG210-TG218
     documents.py    parameters files, azure.yaml (official schemas), loaded JSON  TG220-TG222
-    arm_limits.py   ARM limits per template, Bicep load limits                    TG230-TG234
+    arm_limits.py   ARM limits per template, Bicep load limits (render's too)     TG230-TG234
     schema_dir.py   --schemas DIR: APIM policy XSDs, ARM provider schemas         TG240-TG241
     checkov.py      checkov's Bicep checks, when installed                         TG290
     sarif.py        SARIF 2.1.0 for GitHub code scanning

@@ -27,6 +27,7 @@ from referencing.jsonschema import DRAFT4
 
 from generator.errors import TokengateError
 from generator.findings import Finding, Severity
+from generator.verify import rules
 from generator.verify.bicep import BicepFile, Resource, object_properties, string_value
 
 #: What a computed value looks like to the schemas: it matches their `expression` pattern.
@@ -108,11 +109,10 @@ class ProviderSchemas:
                 continue
             reference = self.definitions.get((resource.type.lower(), resource.api_version))
             if reference is None:
-                yield Finding(
+                yield rules.PROVIDER_SCHEMA.at(
                     bicep.path,
                     resource.line,
                     resource.column,
-                    "TG241",
                     f"no provider schema for {resource.type}@{resource.api_version} under "
                     f"{self.folder}; its body is not checked",
                     severity=Severity.WARNING,
@@ -128,11 +128,10 @@ class ProviderSchemas:
                 node = _nearest(places, where) or resource.body
                 line, column = bicep.position(node)
                 field = ".".join(str(p) for p in where) or "(resource)"
-                yield Finding(
+                yield rules.PROVIDER_SCHEMA.at(
                     bicep.path,
                     line,
                     column,
-                    "TG241",
                     f"{resource.type}@{resource.api_version} {field}: {_short(detail.message)}",
                 )
 
@@ -160,11 +159,10 @@ class ProviderSchemas:
                 if line >= 2 and lines[line - 2].strip() == UNKNOWN_PROPERTY_EXCEPTION:
                     continue
                 field = ".".join(str(p) for p in (*where, name))
-                yield Finding(
+                yield rules.PROVIDER_PROPERTIES.at(
                     bicep.path,
                     line,
                     column,
-                    "TG242",
                     f"{resource.type}@{resource.api_version} does not know the property "
                     f"{field} (a deliberate one needs '{UNKNOWN_PROPERTY_EXCEPTION}' above it)",
                 )

@@ -10,13 +10,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 import tree_sitter
 import tree_sitter_bicep
 
 from generator import azure
 from generator.findings import Finding
+from generator.verify import rules
 from generator.verify.paths import resolve
 
 #: Bicep functions that read another file at compile time, relative to the calling file.
@@ -72,6 +73,17 @@ class ModuleCall:
 
 
 @dataclass(frozen=True)
+class Loop:
+    """The `for` loop of a resource or module declaration; `source` is the array's name, or its
+    expression when it is not a plain name (`range(0, 3)`)."""
+
+    file: str
+    line: int
+    column: int
+    source: str
+
+
+@dataclass(frozen=True)
 class BicepFile:
     path: str
     source: bytes
@@ -83,6 +95,10 @@ class BicepFile:
     module_arguments: tuple[tuple[str, tree_sitter.Node], ...] = ()
     parameters: tuple[Parameter, ...] = ()
     module_calls: tuple[ModuleCall, ...] = ()
+    #: One entry per resource or module declaration that deploys something (not `existing`),
+    #: nested (child) resources included: its loop, None when it has none. ARM's resource count.
+    deployed: tuple[Loop | None, ...] = ()
+    outputs: int = 0
 
     def position(self, node: tree_sitter.Node) -> tuple[int, int]:
         return position(self.source, node)
@@ -120,8 +136,10 @@ def _unescape(match: re.Match[str]) -> str:
     return _ESCAPED.get(escaped, escaped)
 
 
+@lru_cache(maxsize=256)
 def parse(path: str, text: str) -> BicepFile:
-    """Parse `text` and collect what the checks need in one walk."""
+    """Parse `text` and collect what the checks need in one walk. Cached: render's limit count
+    and its verify step read the same files, and a BicepFile is immutable."""
     source = text.encode("utf-8")
     tree = _parser().parse(source)
     problems: list[tuple[int, int, str]] = []
@@ -130,6 +148,8 @@ def parse(path: str, text: str) -> BicepFile:
     module_arguments: list[tuple[str, tree_sitter.Node]] = []
     parameters: list[Parameter] = []
     module_calls: list[ModuleCall] = []
+    deployed: list[Loop | None] = []
+    outputs = 0
     stack = [tree.root_node]
     while stack:
         node = stack.pop()
@@ -137,6 +157,11 @@ def parse(path: str, text: str) -> BicepFile:
             line, column = position(source, node)
             problems.append((line, column, _describe_problem(node)))
             continue  # one finding per broken region, not one per node inside it
+        if node.type in ("resource_declaration", "module_declaration"):
+            if _first_child(node, "existing") is None:
+                deployed.append(_loop(path, source, node))
+        elif node.type == "output_declaration":
+            outputs += 1
         if node.type == "module_declaration":
             path_node = _first_child(node, "string")
             if path_node is not None:
@@ -169,7 +194,23 @@ def parse(path: str, text: str) -> BicepFile:
         tuple(module_arguments),
         tuple(parameters),
         tuple(module_calls),
+        tuple(deployed),
+        outputs,
     )
+
+
+def _loop(path: str, source: bytes, declaration: tree_sitter.Node) -> Loop | None:
+    statement = _first_child(declaration, "for_statement")
+    if statement is None:
+        return None
+    children = statement.children
+    for i, child in enumerate(children):
+        if child.type == "in" and i + 1 < len(children):
+            array = children[i + 1]
+            line, column = position(source, array)
+            return Loop(path, line, column, (array.text or b"").decode("utf-8"))
+    line, column = position(source, statement)
+    return Loop(path, line, column, "")
 
 
 def _parameter(source: bytes, node: tree_sitter.Node) -> Parameter | None:
@@ -278,34 +319,31 @@ def _body(node: tree_sitter.Node) -> tree_sitter.Node | None:
 def bicep_findings(parsed: BicepFile, files: Mapping[str, str]) -> Iterator[Finding]:
     """Syntax, paths that do not resolve, and resource types/versions tokengate does not use."""
     for line, column, message in parsed.problems:
-        yield Finding(parsed.path, line, column, "TG201", message)
+        yield rules.BICEP_SYNTAX.at(parsed.path, line, column, message)
     for reference in parsed.references:
         if reference.target not in files:
-            rule_id = "TG202" if reference.function == "module" else "TG203"
-            yield Finding(
+            unresolved = rules.MODULE_PATH if reference.function == "module" else rules.LOAD_PATH
+            yield unresolved.at(
                 parsed.path,
                 reference.line,
                 reference.column,
-                rule_id,
                 f"{reference.function} path '{reference.written}' names {reference.target}, "
                 "which is not in the output",
             )
     for resource in parsed.resources:
         expected = azure.API_VERSIONS.get(resource.type)
         if expected is None:
-            yield Finding(
+            yield rules.RESOURCE_TYPE.at(
                 parsed.path,
                 resource.line,
                 resource.column,
-                "TG204",
                 f"resource type '{resource.type}' is not one tokengate generates",
             )
         elif resource.api_version not in azure.rendered_api_versions(resource.type):
-            yield Finding(
+            yield rules.API_VERSION.at(
                 parsed.path,
                 resource.line,
                 resource.column,
-                "TG205",
                 f"{resource.type} uses API version '{resource.api_version}'; tokengate uses "
                 f"{expected} (the version its schema checks cover)",
             )

@@ -16,6 +16,7 @@ from typing import Any
 
 from generator.errors import TokengateError
 from generator.findings import Finding, Severity
+from generator.verify import rules
 
 #: checkov scans a folder of Bicep in a few seconds; a hung run must not hang CI.
 TIMEOUT_SECONDS = 600
@@ -66,4 +67,4 @@ def _failures(report: Any) -> Iterator[Finding]:
                 message += f" ({failed['resource']})"
             if guideline:
                 message += f" - {guideline}"
-            yield Finding(path, int(lines[0]) or 1, 1, "TG290", message, severity=Severity.WARNING)
+            yield rules.CHECKOV.at(path, int(lines[0]) or 1, 1, message, severity=Severity.WARNING)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 from generator.findings import Finding
+from generator.verify import rules
 from generator.verify.bicep import BicepFile
 from generator.verify.paths import kind
 
@@ -34,11 +35,10 @@ def completeness_findings(
 ) -> Iterator[Finding]:
     required, entries = _entries(files)
     if not entries and parsed:
-        yield Finding(
+        yield rules.ENTRY_POINT.at(
             required,
             1,
             1,
-            "TG206",
             f"{required} is missing: nothing calls the {len(parsed)} .bicep file(s) here",
         )
     if entries:
@@ -46,11 +46,10 @@ def completeness_findings(
         for path in sorted(set(parsed) - reached):
             if not _declares_anything(parsed[path]):
                 continue  # only comments: render's placeholder for a module with nothing to do
-            yield Finding(
+            yield rules.STRAY_TEMPLATE.at(
                 path,
                 1,
                 1,
-                "TG207",
                 f"no module declaration reaches this file from {' or '.join(entries)}; "
                 "it would not be deployed (left over, or a module path is wrong)",
             )
@@ -86,15 +85,15 @@ def _module_call_findings(bicep: BicepFile, parsed: Mapping[str, BicepFile]) -> 
         missing = sorted(
             p.name for p in module.parameters if p.required and p.name not in call.passed
         )
-        where = (bicep.path, call.reference.line, call.reference.column, "TG208")
+        where = (bicep.path, call.reference.line, call.reference.column)
         if unknown:
-            yield Finding(
+            yield rules.MODULE_PARAMETERS.at(
                 *where,
                 f"passes {', '.join(unknown)}, which {call.reference.target} does not declare "
                 "(a Bicep build error; is the module cut short or out of date?)",
             )
         if missing:
-            yield Finding(
+            yield rules.MODULE_PARAMETERS.at(
                 *where,
                 f"does not pass {', '.join(missing)}, which {call.reference.target} requires",
             )

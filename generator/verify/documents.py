@@ -20,8 +20,9 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT4, DRAFT201909
 
 from generator.errors import SpecInvalid
-from generator.findings import Finding, json_path
+from generator.findings import Finding, Rule, json_path
 from generator.load import LoadedSpec, load_text
+from generator.verify import rules
 
 OFFICIAL = Path(__file__).resolve().parent / "official"
 PARAMETERS_SCHEMA = "arm-deploymentParameters.2019-04-01.schema.json"
@@ -72,38 +73,36 @@ def azd_validator() -> Any:
     return validator_for(schema)(schema, registry=registry)
 
 
-def json_findings(path: str, text: str, rule_id: str) -> tuple[Any, list[Finding]]:
+def json_findings(path: str, text: str, rule: Rule) -> tuple[Any, list[Finding]]:
     """Parse JSON; on a syntax error, one finding at the exact place."""
     try:
         return json.loads(text), []
     except json.JSONDecodeError as error:
-        return None, [
-            Finding(path, error.lineno, error.colno, rule_id, f"invalid JSON: {error.msg}")
-        ]
+        return None, [rule.at(path, error.lineno, error.colno, f"invalid JSON: {error.msg}")]
 
 
 def parameters_findings(path: str, text: str) -> list[Finding]:
-    document, findings = json_findings(path, text, "TG220")
+    document, findings = json_findings(path, text, rules.PARAMETERS_SCHEMA)
     if findings:
         return findings
     errors = list(parameters_validator().iter_errors(document))
-    return _placed(path, text, errors, "TG220", "the ARM parameters schema")
+    return _placed(path, text, errors, rules.PARAMETERS_SCHEMA, "the ARM parameters schema")
 
 
 def azure_yaml_findings(path: str, text: str) -> list[Finding]:
     try:
         loaded = load_text(text, path)
     except SpecInvalid as invalid:
-        return [Finding(path, f.line, f.column, "TG221", f.message) for f in invalid.findings]
+        return [rules.AZD_SCHEMA.at(path, f.line, f.column, f.message) for f in invalid.findings]
     errors = list(azd_validator().iter_errors(loaded.data))
-    return _placed(path, text, errors, "TG221", "the azd azure.yaml schema", loaded)
+    return _placed(path, text, errors, rules.AZD_SCHEMA, "the azd azure.yaml schema", loaded)
 
 
 def _placed(
     path: str,
     text: str,
     errors: Iterable[ValidationError],
-    rule_id: str,
+    rule: Rule,
     schema_name: str,
     loaded: LoadedSpec | None = None,
 ) -> list[Finding]:
@@ -126,7 +125,7 @@ def _placed(
             error = best_match(error.context)
         message = _shorten(error.message)
         findings.append(
-            Finding(path, mark.line, mark.column, rule_id, f"{field}: {message} ({schema_name})")
+            rule.at(path, mark.line, mark.column, f"{field}: {message} ({schema_name})")
         )
     return list(dict.fromkeys(findings))  # a schema can report one problem twice
 
@@ -137,5 +136,5 @@ def _shorten(message: str) -> str:
 
 def loaded_json_findings(path: str, text: str) -> Iterator[Finding]:
     """A file read by `loadJsonContent` must be JSON, or the Bicep build fails."""
-    _, findings = json_findings(path, text, "TG222")
+    _, findings = json_findings(path, text, rules.LOADED_JSON)
     yield from findings

@@ -16,6 +16,7 @@ from generator.errors import TokengateError
 from generator.findings import Finding, Severity
 from generator.manifest import JOURNAL, MANIFEST, digest, read_manifest
 from generator.safe_files import NotRegular, entry_kind, read_regular
+from generator.verify import rules
 
 
 def read_folder(folder: Path) -> tuple[dict[str, str], list[Finding]]:
@@ -29,22 +30,22 @@ def read_folder(folder: Path) -> tuple[dict[str, str], list[Finding]]:
     entries = _visible_entries(folder)
     if not entries:
         message = "the folder is empty: no main.bicep to deploy (run `tokengate render`)"
-        findings.append(Finding("main.bicep", 1, 1, "TG206", message))
+        findings.append(rules.ENTRY_POINT.at("main.bicep", 1, 1, message))
     for name in entries:
         path = folder / name
         try:
             content = _read_following(path)
         except NotRegular as error:
-            findings.append(Finding(name, 1, 1, "TG209", error.strerror or "not a regular file"))
+            findings.append(rules.ODD_ENTRY.at(name, 1, 1, error.strerror or "not a regular file"))
             continue
         except OSError as error:
-            findings.append(Finding(name, 1, 1, "TG200", f"cannot read: {error.strerror}"))
+            findings.append(rules.UNREADABLE.at(name, 1, 1, f"cannot read: {error.strerror}"))
             continue
         raw[name] = content
         try:
             files[name] = content.decode("utf-8-sig").replace("\r\n", "\n")
         except UnicodeDecodeError as error:
-            findings.append(Finding(name, 1, 1, "TG200", f"not UTF-8 text (byte {error.start})"))
+            findings.append(rules.UNREADABLE.at(name, 1, 1, f"not UTF-8 text (byte {error.start})"))
     findings.extend(_bookkeeping_findings(folder, raw))
     return files, findings
 
@@ -79,11 +80,10 @@ def _bookkeeping_findings(folder: Path, raw: dict[str, bytes]) -> list[Finding]:
     findings: list[Finding] = []
     if entry_kind(folder / JOURNAL) is not None:
         findings.append(
-            Finding(
+            rules.INTERRUPTED_WRITE.at(
                 JOURNAL,
                 1,
                 1,
-                "TG250",
                 "a render or deploy was interrupted while publishing: the folder may mix old "
                 "and new files; run `tokengate render` to finish it",
             )
@@ -91,19 +91,18 @@ def _bookkeeping_findings(folder: Path, raw: dict[str, bytes]) -> list[Finding]:
     try:
         manifest = read_manifest(folder)
     except TokengateError as error:
-        return [*findings, Finding(MANIFEST, 1, 1, "TG251", error.message)]
+        return [*findings, rules.MANIFEST_FILES.at(MANIFEST, 1, 1, error.message)]
     for name, hashed in sorted(manifest.items()):
         if name not in raw:
             if entry_kind(folder / name) is None:
                 message = f"tokengate wrote {name}, and it is gone"
-                findings.append(Finding(MANIFEST, 1, 1, "TG251", message))
+                findings.append(rules.MANIFEST_FILES.at(MANIFEST, 1, 1, message))
         elif digest(raw[name]) != hashed:
             findings.append(
-                Finding(
+                rules.MANIFEST_FILES.at(
                     name,
                     1,
                     1,
-                    "TG251",
                     "changed since tokengate wrote it (the manifest has another hash)",
                     severity=Severity.WARNING,
                 )

@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from generator import azure
-from generator.findings import Finding
+from generator.findings import Finding, Rule
 from generator.verify import policy_catalog as catalog
+from generator.verify import rules
+from generator.verify.arm_limits import policy_bytes_over_limit
 
 _LIBXML_POSITION = re.compile(r",? line \d+, column \d+$")
 _INTEGER = re.compile(r"^[0-9]+$")
@@ -67,21 +69,20 @@ class _Locator:
                 break
         return line, column
 
-    def finding(self, place: tuple[int, int], rule_id: str, message: str) -> Finding:
-        return Finding(self.path, place[0], place[1], rule_id, message)
+    def finding(self, place: tuple[int, int], rule: Rule, message: str) -> Finding:
+        return rule.at(self.path, place[0], place[1], message)
 
 
 def policy_findings(path: str, text: str) -> list[Finding]:
     """Every problem in one policy document."""
     findings: list[Finding] = []
-    size = len(text.encode("utf-8"))
-    if size > azure.MAX_POLICY_BYTES:
+    size = policy_bytes_over_limit(text)
+    if size is not None:
         findings.append(
-            Finding(
+            rules.POLICY_SIZE.at(
                 path,
                 1,
                 1,
-                "TG218",
                 f"the policy is {size:,} bytes; APIM accepts policy documents up to "
                 f"{azure.MAX_POLICY_BYTES:,} bytes (256 KiB)",
             )
@@ -91,7 +92,9 @@ def policy_findings(path: str, text: str) -> list[Finding]:
     except etree.XMLSyntaxError as error:
         line, column = error.position
         message = _LIBXML_POSITION.sub("", error.msg or "not well-formed")
-        findings.append(Finding(path, line or 1, column or 1, "TG210", f"malformed XML: {message}"))
+        findings.append(
+            rules.MALFORMED_XML.at(path, line or 1, column or 1, f"malformed XML: {message}")
+        )
         return findings
     locate = _Locator(path, text.split("\n"))
     findings.extend(_document(root, locate))
@@ -106,7 +109,9 @@ def _elements(parent: etree._Element) -> list[etree._Element]:
 def _document(root: etree._Element, locate: _Locator) -> Iterator[Finding]:
     if root.tag != "policies":
         yield locate.finding(
-            locate.element(root), "TG211", f"the root element is <{root.tag}>, not <policies>"
+            locate.element(root),
+            rules.POLICY_SECTIONS,
+            f"the root element is <{root.tag}>, not <policies>",
         )
         return
     sections = _elements(root)
@@ -115,25 +120,29 @@ def _document(root: etree._Element, locate: _Locator) -> Iterator[Finding]:
         if section.tag not in catalog.SECTIONS:
             yield locate.finding(
                 locate.element(section),
-                "TG211",
+                rules.POLICY_SECTIONS,
                 f"<{section.tag}> is not a policy section (expected {', '.join(catalog.SECTIONS)})",
             )
     for expected in catalog.SECTIONS:
         count = names.count(expected)
         if count == 0:
             yield locate.finding(
-                locate.element(root), "TG211", f"<policies> has no <{expected}> section"
+                locate.element(root),
+                rules.POLICY_SECTIONS,
+                f"<policies> has no <{expected}> section",
             )
         elif count > 1:
             yield locate.finding(
-                locate.element(root), "TG211", f"<policies> has {count} <{expected}> sections"
+                locate.element(root),
+                rules.POLICY_SECTIONS,
+                f"<policies> has {count} <{expected}> sections",
             )
     known = [name for name in names if name in catalog.SECTIONS]
     in_order = sorted(known, key=catalog.SECTIONS.index)
     if len(known) == len(set(known)) and known != in_order:
         yield locate.finding(
             locate.element(root),
-            "TG211",
+            rules.POLICY_SECTIONS,
             f"sections are in the order {', '.join(known)}; APIM expects "
             f"{', '.join(catalog.SECTIONS)}",
         )
@@ -144,7 +153,7 @@ def _document(root: etree._Element, locate: _Locator) -> Iterator[Finding]:
         if not any(child.tag == "base" for child in children) and not _forwards_itself(section):
             yield locate.finding(
                 locate.element(section),
-                "TG212",
+                rules.BASE_CALL,
                 f"<{section.tag}> does not call <base />, so the policies of enclosing scopes "
                 "(product, all APIs) are skipped",
             )
@@ -167,7 +176,7 @@ def _policies(
         if name not in catalog.POLICIES:
             yield locate.finding(
                 locate.element(element),
-                "TG213",
+                rules.UNKNOWN_ELEMENT,
                 f"<{name}> in <{parent}> is not an APIM policy{_suggest(name, catalog.POLICIES)}",
             )
             continue
@@ -186,7 +195,7 @@ def _choose(choose: etree._Element, locate: _Locator) -> Iterator[Finding]:
         if branch.tag not in catalog.CHOOSE_BRANCHES:
             yield locate.finding(
                 locate.element(branch),
-                "TG213",
+                rules.UNKNOWN_ELEMENT,
                 f"<{branch.tag}> in <choose> is neither <when> nor <otherwise>",
             )
             continue
@@ -206,7 +215,7 @@ def _unknown_attributes(
         if name not in known:
             yield locate.finding(
                 locate.attribute(element, name),
-                "TG215",
+                rules.TOKEN_POLICY_ATTRIBUTES,
                 f"<{element.tag}> has no attribute '{name}'{_suggest(name, known)} "
                 "(APIM rejects unknown attributes)",
             )
@@ -219,18 +228,20 @@ def _token_limit(element: etree._Element, locate: _Locator) -> Iterator[Finding]
     for required in catalog.TOKEN_LIMIT_REQUIRED:
         if required not in attributes:
             yield locate.finding(
-                locate.element(element), "TG214", f"<{tag}> needs the attribute '{required}'"
+                locate.element(element),
+                rules.TOKEN_POLICY_REQUIRED,
+                f"<{tag}> needs the attribute '{required}'",
             )
     if "tokens-per-minute" not in attributes and "token-quota" not in attributes:
         yield locate.finding(
             locate.element(element),
-            "TG214",
+            rules.TOKEN_POLICY_REQUIRED,
             f"<{tag}> sets neither 'tokens-per-minute' nor 'token-quota'; it limits nothing",
         )
     if "token-quota" in attributes and "token-quota-period" not in attributes:
         yield locate.finding(
             locate.element(element),
-            "TG214",
+            rules.TOKEN_POLICY_REQUIRED,
             f"<{tag}> sets 'token-quota' without 'token-quota-period'",
         )
     for name in ("tokens-per-minute", "token-quota"):
@@ -238,7 +249,7 @@ def _token_limit(element: etree._Element, locate: _Locator) -> Iterator[Finding]
         if value is not None and not (is_expression(value) or _positive(value)):
             yield locate.finding(
                 locate.attribute(element, name),
-                "TG216",
+                rules.TOKEN_POLICY_VALUES,
                 f'{name}="{value}" is neither a positive integer nor a policy expression',
             )
     yield from _enumerated(element, "token-quota-period", catalog.QUOTA_PERIODS, locate)
@@ -246,7 +257,9 @@ def _token_limit(element: etree._Element, locate: _Locator) -> Iterator[Finding]
     yield from _enumerated(element, "prompt-type", catalog.PROMPT_TYPES, locate)
     if attributes.get("counter-key", "x").strip() == "":
         yield locate.finding(
-            locate.attribute(element, "counter-key"), "TG216", "counter-key is empty"
+            locate.attribute(element, "counter-key"),
+            rules.TOKEN_POLICY_VALUES,
+            "counter-key is empty",
         )
 
 
@@ -261,7 +274,7 @@ def _enumerated(
     if value is not None and value not in allowed:
         yield locate.finding(
             locate.attribute(element, name),
-            "TG216",
+            rules.TOKEN_POLICY_VALUES,
             f'{name}="{value}" is not one of {", ".join(allowed)}',
         )
 
@@ -275,7 +288,7 @@ def _token_metric(element: etree._Element, locate: _Locator) -> Iterator[Finding
         if child.tag != "dimension":
             yield locate.finding(
                 locate.element(child),
-                "TG213",
+                rules.UNKNOWN_ELEMENT,
                 f"<{child.tag}> in <{tag}> is not allowed; it holds only <dimension> elements",
             )
             continue
@@ -283,12 +296,14 @@ def _token_metric(element: etree._Element, locate: _Locator) -> Iterator[Finding
         yield from _unknown_attributes(child, catalog.DIMENSION_ATTRIBUTES, locate)
         if not child.get("name"):
             yield locate.finding(
-                locate.element(child), "TG214", "<dimension> needs the attribute 'name'"
+                locate.element(child),
+                rules.TOKEN_POLICY_REQUIRED,
+                "<dimension> needs the attribute 'name'",
             )
     if len(dimensions) > azure.MAX_DIMENSIONS:
         yield locate.finding(
             locate.element(dimensions[azure.MAX_DIMENSIONS]),
-            "TG217",
+            rules.METRIC_DIMENSIONS,
             f"<{tag}> has {len(dimensions)} dimensions; at most {azure.MAX_DIMENSIONS} are "
             "allowed per metric",
         )

@@ -26,7 +26,7 @@ def sarif_log(findings: Iterable[Finding]) -> dict[str, Any]:
             "id": rule.rule_id,
             "name": rule.rule_id,
             "shortDescription": {"text": rule.title},
-            "defaultConfiguration": {"level": "error" if rule.rule_id != "TG290" else "warning"},
+            "defaultConfiguration": {"level": str(rule.severity)},
         }
         for rule in RULES
     ]

@@ -19,6 +19,7 @@ from lxml import etree
 
 from generator.errors import TokengateError
 from generator.findings import Finding
+from generator.verify import rules
 from generator.verify.policy import parse_policy
 
 ENTRY = "policies.xsd"
@@ -89,5 +90,5 @@ class PolicySchema:
             line = entry.line or 1
             source = lines[line - 1] if line <= len(lines) else ""
             column = len(source) - len(source.lstrip()) + 1
-            findings.append(Finding(path, line, column, "TG240", f"policy XSD: {entry.message}"))
+            findings.append(rules.POLICY_XSD.at(path, line, column, f"policy XSD: {entry.message}"))
         return findings

@@ -6,13 +6,13 @@ Importing the area modules registers their rules; `RULES` lists them by id.
 from __future__ import annotations
 
 from generator.validate.rules import budgets, monitoring, names, tiers, traffic
-from generator.validate.rules.registry import RULES, Rule, semantic_findings
+from generator.validate.rules.registry import RULES, SemanticRule, semantic_findings
 
 RULES.sort(key=lambda r: r.rule_id)
 
 __all__ = [
     "RULES",
-    "Rule",
+    "SemanticRule",
     "budgets",
     "monitoring",
     "names",

@@ -7,24 +7,24 @@ from collections.abc import Iterator
 from generator import azure
 from generator.findings import Finding, Severity
 from generator.load import LoadedSpec
-from generator.validate.rules.registry import limit_blocks, line_col, rule
+from generator.validate.rules.registry import limit_blocks, rule
 
 
 @rule("TG103", "A quota comes with its period, and a period with its quota")
 def quota_needs_period(spec: LoadedSpec) -> Iterator[Finding]:
     for path, block in limit_blocks(spec.data):
         if "quota" in block and "quotaPeriod" not in block:
-            yield spec.finding(
+            yield quota_needs_period.finding(
+                spec,
                 (*path, "quota"),
-                "TG103",
                 "'quota' needs a 'quotaPeriod' (Hourly, Daily, Weekly, Monthly, "
                 "Yearly) in the same block",
                 key=True,
             )
         if "quotaPeriod" in block and "quota" not in block:
-            yield spec.finding(
+            yield quota_needs_period.finding(
+                spec,
                 (*path, "quotaPeriod"),
-                "TG103",
                 "'quotaPeriod' is set but 'quota' is missing",
                 key=True,
             )
@@ -35,18 +35,17 @@ def limit_not_empty(spec: LoadedSpec) -> Iterator[Finding]:
     data = spec.data
     default = data.get("tokenLimit")
     if default is not None and "tokensPerMinute" not in default and "quota" not in default:
-        yield spec.finding(
+        yield limit_not_empty.finding(
+            spec,
             ("tokenLimit",),
-            "TG104",
             "'tokenLimit' sets neither 'tokensPerMinute' nor 'quota'",
             key=True,
         )
     for i, product in enumerate(data.get("products", [])):
         if "tokensPerMinute" not in product and "quota" not in product:
-            yield Finding(
-                spec.file,
-                *line_col(spec, ("products", i)),
-                "TG104",
+            yield limit_not_empty.finding(
+                spec,
+                ("products", i),
                 f"product '{product['name']}' sets no token limit, so its consumers are unlimited",
                 severity=Severity.WARNING,
             )
@@ -59,10 +58,9 @@ def limit_not_empty(spec: LoadedSpec) -> Iterator[Finding]:
                     c for c in data["consumers"] if {"tokensPerMinute", "quota", "product"} & set(c)
                 ]
                 if limited:
-                    yield Finding(
-                        spec.file,
-                        *line_col(spec, ("consumers", i)),
-                        "TG104",
+                    yield limit_not_empty.finding(
+                        spec,
+                        ("consumers", i),
                         f"consumer '{consumer['name']}' has no token limit: add one or a "
                         "default 'tokenLimit'",
                         severity=Severity.WARNING,
@@ -78,18 +76,18 @@ def capacity_bounds(spec: LoadedSpec) -> Iterator[Finding]:
             capacity = deployment["capacity"]
             if not low <= capacity <= high:
                 unit = "PTU" if "Provisioned" in sku else "thousand tokens per minute"
-                yield spec.finding(
+                yield capacity_bounds.finding(
+                    spec,
                     ("openai", i, "deployments", j, "capacity"),
-                    "TG109",
                     f"capacity {capacity} is outside {low}..{high} ({unit}) for the {sku} SKU",
                 )
     apim = spec.data["apim"]
     sku = apim["sku"]
     capacity = apim["capacity"]
     if capacity > azure.MAX_SKU_CAPACITY[sku]:
-        yield spec.finding(
+        yield capacity_bounds.finding(
+            spec,
             ("apim", "capacity"),
-            "TG109",
             f"the {sku} tier allows at most {azure.MAX_SKU_CAPACITY[sku]} unit(s), got {capacity}",
         )
 
@@ -116,10 +114,9 @@ def tpm_within_capacity(spec: LoadedSpec) -> Iterator[Finding]:
         "Provisioned" in d["sku"] for a in data["openai"] for d in a["deployments"]
     )
     if consumers and not has_provisioned and total > standard_tpm:
-        yield Finding(
-            spec.file,
-            *line_col(spec, ("consumers",)),
-            "TG114",
+        yield tpm_within_capacity.finding(
+            spec,
+            ("consumers",),
             f"consumers may use {total:,} tokens per minute in all, more than the "
             f"{standard_tpm:,} the model deployments provide; expect 429s from the "
             "backend",
@@ -129,10 +126,9 @@ def tpm_within_capacity(spec: LoadedSpec) -> Iterator[Finding]:
         return
     for i, product in enumerate(data.get("products", [])):
         if product.get("tokensPerMinute", 0) > standard_tpm:
-            yield Finding(
-                spec.file,
-                *line_col(spec, ("products", i, "tokensPerMinute")),
-                "TG114",
+            yield tpm_within_capacity.finding(
+                spec,
+                ("products", i, "tokensPerMinute"),
                 f"product '{product['name']}' allows {product['tokensPerMinute']:,} tokens per "
                 f"minute per subscription, more than the {standard_tpm:,} the model deployments "
                 "provide",
@@ -146,9 +142,9 @@ def product_references(spec: LoadedSpec) -> Iterator[Finding]:
     for i, consumer in enumerate(spec.data.get("consumers", [])):
         if "product" in consumer and consumer["product"] not in products:
             known = ", ".join(sorted(products)) or "none defined"
-            yield spec.finding(
+            yield product_references.finding(
+                spec,
                 ("consumers", i, "product"),
-                "TG115",
                 f"consumer '{consumer['name']}' names product '{consumer['product']}', which is "
                 f"not in 'products' ({known})",
             )
@@ -159,9 +155,9 @@ def product_consumer_without_limits(spec: LoadedSpec) -> Iterator[Finding]:
     for i, consumer in enumerate(spec.data.get("consumers", [])):
         own = [k for k in ("tokensPerMinute", "quota", "quotaPeriod") if k in consumer]
         if "product" in consumer and own:
-            yield spec.finding(
+            yield product_consumer_without_limits.finding(
+                spec,
                 ("consumers", i, own[0]),
-                "TG116",
                 f"consumer '{consumer['name']}' is in product '{consumer['product']}', whose "
                 f"limits it gets; remove {', '.join(own)} or take it out of the product",
                 key=True,

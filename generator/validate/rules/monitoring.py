@@ -6,18 +6,18 @@ from collections.abc import Iterator
 from typing import Any
 
 from generator import azure
-from generator.findings import Finding
+from generator.findings import Finding, Severity
 from generator.load import LoadedSpec
-from generator.validate.rules.registry import limit_blocks, rule, warning
+from generator.validate.rules.registry import limit_blocks, rule
 
 
 @rule("TG105", f"At most {azure.MAX_DIMENSIONS} metric dimensions")
 def dimension_count(spec: LoadedSpec) -> Iterator[Finding]:
     dims = spec.data.get("tokenMetrics", {}).get("dimensions", [])
     if len(dims) > azure.MAX_DIMENSIONS:
-        yield spec.finding(
+        yield dimension_count.finding(
+            spec,
             ("tokenMetrics", "dimensions", azure.MAX_DIMENSIONS),
-            "TG105",
             f"{len(dims)} dimensions; the emit-token-metric policy takes at most "
             f"{azure.MAX_DIMENSIONS}",
         )
@@ -30,25 +30,25 @@ def dimension_values(spec: LoadedSpec) -> Iterator[Finding]:
         name = dim if isinstance(dim, str) else dim["name"]
         sources = {"value", "header", "claim"} & set(dim) if isinstance(dim, dict) else set()
         if len(sources) > 1:
-            yield spec.finding(
+            yield dimension_values.finding(
+                spec,
                 ("tokenMetrics", "dimensions", i),
-                "TG110",
                 f"dimension '{name}' takes its value from one of 'value', 'header' or 'claim', "
                 f"not {' and '.join(sorted(sources))}",
             )
         if "claim" in sources and "entra" not in spec.data["auth"]:
-            yield spec.finding(
+            yield dimension_values.finding(
+                spec,
                 ("tokenMetrics", "dimensions", i, "claim"),
-                "TG110",
                 f"dimension '{name}' reads a claim of the caller's Entra ID token: configure "
                 "'auth.entra' so the gateway validates one",
             )
         has_value = bool(sources)
         if not has_value and name not in known:
             builtins = ", ".join(sorted(known))
-            yield spec.finding(
+            yield dimension_values.finding(
+                spec,
                 ("tokenMetrics", "dimensions", i),
-                "TG110",
                 f"dimension '{name}' is not built in, so it needs a 'value' or "
                 f"'header' (built in: {builtins})",
             )
@@ -57,9 +57,9 @@ def dimension_values(spec: LoadedSpec) -> Iterator[Finding]:
 @rule("TG111", "Token metrics need Application Insights")
 def metrics_need_app_insights(spec: LoadedSpec) -> Iterator[Finding]:
     if "tokenMetrics" in spec.data and not spec.data["monitoring"]["appInsights"]:
-        yield spec.finding(
+        yield metrics_need_app_insights.finding(
+            spec,
             ("monitoring", "appInsights"),
-            "TG111",
             "'tokenMetrics' sends metrics to Application Insights; "
             "set 'monitoring.appInsights: true' or remove 'tokenMetrics'",
         )
@@ -69,9 +69,9 @@ def metrics_need_app_insights(spec: LoadedSpec) -> Iterator[Finding]:
 def app_insights_needs_workspace(spec: LoadedSpec) -> Iterator[Finding]:
     monitoring = spec.data["monitoring"]
     if monitoring["appInsights"] and not monitoring["logAnalytics"]:
-        yield spec.finding(
+        yield app_insights_needs_workspace.finding(
+            spec,
             ("monitoring", "logAnalytics"),
-            "TG112",
             "classic Application Insights is retired; workspace-based "
             "Application Insights needs 'logAnalytics: true'",
         )
@@ -83,9 +83,9 @@ def insights_need_monitoring(spec: LoadedSpec) -> Iterator[Finding]:
     if "insights" not in data:
         return
     if not data["monitoring"]["appInsights"]:
-        yield spec.finding(
+        yield insights_need_monitoring.finding(
+            spec,
             ("insights",),
-            "TG118",
             "'insights' (workbook, alerts) reads Application Insights and Log Analytics; "
             "turn monitoring on or remove 'insights'",
             key=True,
@@ -94,18 +94,18 @@ def insights_need_monitoring(spec: LoadedSpec) -> Iterator[Finding]:
     insights = data["insights"]
     alerts = insights.get("alerts", {})
     if not insights["workbook"] and not alerts:
-        yield warning(
+        yield insights_need_monitoring.finding(
             spec,
             ("insights",),
-            "TG118",
             "'insights' turns the workbook off and sets no alerts, so it deploys nothing",
+            severity=Severity.WARNING,
         )
     if "quotaPercent" in alerts and not any("quota" in block for _, block in limit_blocks(data)):
-        yield warning(
+        yield insights_need_monitoring.finding(
             spec,
             ("insights", "alerts", "quotaPercent"),
-            "TG118",
             "no token limit sets a quota, so the quota alert has nothing to watch",
+            severity=Severity.WARNING,
         )
 
 
@@ -160,14 +160,14 @@ def time_series_estimate(spec: LoadedSpec) -> Iterator[Finding]:
     limit = f"{azure.MAX_ACTIVE_TIME_SERIES:,}"
     if unbounded:
         names = ", ".join(f"'{name}'" for name in unbounded)
-        yield warning(
+        yield time_series_estimate.finding(
             spec,
             ("tokenMetrics", "dimensions"),
-            "TG150",
             f"dimension{'s' if len(unbounded) > 1 else ''} {names} can take any number of values "
             "(one per caller address, header or claim value), so the token metrics can exceed "
             f"Azure Monitor's {limit} active time series per region and subscription in 12 hours; "
             "series beyond it are dropped",
+            severity=Severity.WARNING,
         )
         return
     estimate = TOKEN_METRICS_PER_POLICY
@@ -175,11 +175,11 @@ def time_series_estimate(spec: LoadedSpec) -> Iterator[Finding]:
         estimate *= count or 1
     if estimate > azure.MAX_ACTIVE_TIME_SERIES:
         factors = " x ".join(f"{count} {name}" for name, count in counts)
-        yield warning(
+        yield time_series_estimate.finding(
             spec,
             ("tokenMetrics", "dimensions"),
-            "TG150",
             f"about {estimate:,} active time series ({factors} x {TOKEN_METRICS_PER_POLICY} "
             f"metrics), over Azure Monitor's {limit} per region and subscription in 12 hours; "
             "series beyond it are dropped",
+            severity=Severity.WARNING,
         )

@@ -20,13 +20,17 @@ def unique_names(spec: LoadedSpec) -> Iterator[Finding]:
     data = spec.data
     accounts = data["openai"]
     yield from duplicates(
-        spec, [(("openai", i, "name"), a["name"]) for i, a in enumerate(accounts)], "account"
+        unique_names,
+        spec,
+        [(("openai", i, "name"), a["name"]) for i, a in enumerate(accounts)],
+        "account",
     )
     # Resource names are case-insensitive unless noted (Learn: "Naming rules and restrictions for
     # Azure resources"), so are tag names ("Use tags to organize your Azure resources"): GPT-4o
     # and gpt-4o would be one deployment. Two dimensions Team and team would only confuse a chart.
     for i, account in enumerate(accounts):
         yield from duplicates(
+            unique_names,
             spec,
             [
                 (("openai", i, "deployments", j, "name"), d["name"])
@@ -36,6 +40,7 @@ def unique_names(spec: LoadedSpec) -> Iterator[Finding]:
             fold_case=True,
         )
     yield from duplicates(
+        unique_names,
         spec,
         [(("products", i, "name"), p["name"]) for i, p in enumerate(data.get("products", []))],
         "product",
@@ -43,6 +48,7 @@ def unique_names(spec: LoadedSpec) -> Iterator[Finding]:
     )
     # APIM resource names are case-insensitive: team-a and Team-A would be the same subscription.
     yield from duplicates(
+        unique_names,
         spec,
         [(("consumers", i, "name"), c["name"]) for i, c in enumerate(data.get("consumers", []))],
         "consumer",
@@ -50,6 +56,7 @@ def unique_names(spec: LoadedSpec) -> Iterator[Finding]:
     )
     dims = data.get("tokenMetrics", {}).get("dimensions", [])
     yield from duplicates(
+        unique_names,
         spec,
         [
             (("tokenMetrics", "dimensions", i), d if isinstance(d, str) else d["name"])
@@ -59,7 +66,11 @@ def unique_names(spec: LoadedSpec) -> Iterator[Finding]:
         fold_case=True,
     )
     yield from duplicates(
-        spec, [(("tags", name), name) for name in data.get("tags", {})], "tag", fold_case=True
+        unique_names,
+        spec,
+        [(("tags", name), name) for name in data.get("tags", {})],
+        "tag",
+        fold_case=True,
     )
 
 
@@ -67,9 +78,9 @@ def unique_names(spec: LoadedSpec) -> Iterator[Finding]:
 def reserved_product_names(spec: LoadedSpec) -> Iterator[Finding]:
     for i, product in enumerate(spec.data.get("products", [])):
         if product["name"].startswith("tokengate-"):
-            yield spec.finding(
+            yield reserved_product_names.finding(
+                spec,
                 ("products", i, "name"),
-                "TG117",
                 f"product '{product['name']}': ids starting with 'tokengate-' are reserved for "
                 "the tiers tokengate generates",
             )
@@ -85,14 +96,14 @@ _SUBDOMAIN = re.compile(r"^[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?$")
 def apim_name(spec: LoadedSpec) -> Iterator[Finding]:
     length = len(apim_name_prefix(spec.data["name"])) + azure.UNIQUE_SUFFIX_LENGTH
     if length > azure.APIM_NAME_MAX:
-        yield spec.finding(
+        yield apim_name.finding(
+            spec,
             ("name",),
-            "TG107",
             f"the APIM name would be {length} characters "
             f"(max {azure.APIM_NAME_MAX}); shorten 'name'",
         )
     if not _APIM_NAME.match(apim_name_prefix(spec.data["name"]) + "x"):
-        yield spec.finding(("name",), "TG107", "the APIM name would not be valid")
+        yield apim_name.finding(spec, ("name",), "the APIM name would not be valid")
 
 
 @rule("TG108", "Cognitive Services names and subdomains fit (2-64 chars, a-z 0-9 -)")
@@ -101,16 +112,16 @@ def subdomain_name(spec: LoadedSpec) -> Iterator[Finding]:
         prefix = subdomain_prefix(spec.data["name"], account["name"])
         length = len(prefix) + azure.UNIQUE_SUFFIX_LENGTH
         if length > azure.SUBDOMAIN_MAX:
-            yield spec.finding(
+            yield subdomain_name.finding(
+                spec,
                 ("openai", i, "name"),
-                "TG108",
                 f"the custom subdomain '{prefix}<13 chars>' would be {length} "
                 f"characters (max {azure.SUBDOMAIN_MAX}); shorten the gateway "
                 "or account name",
             )
         elif not _SUBDOMAIN.match(prefix + "x"):
-            yield spec.finding(
+            yield subdomain_name.finding(
+                spec,
                 ("openai", i, "name"),
-                "TG108",
                 f"the custom subdomain '{prefix}...' would not be a valid host name",
             )

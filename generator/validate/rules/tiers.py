@@ -78,9 +78,9 @@ def tier_has_features(spec: LoadedSpec) -> Iterator[Finding]:
         if path is None or tiers.supports(sku, feature):
             continue
         others = ", ".join(t for t in tiers.tiers_with(feature) if t != sku)
-        yield spec.finding(
+        yield tier_has_features.finding(
+            spec,
             path,
-            "TG106",
             f"the {sku} tier (apim.sku) has no {feature}; choose one of {others}, or remove this",
             key=True,
         )

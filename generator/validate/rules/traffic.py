@@ -24,9 +24,9 @@ def pooled_deployments_match(spec: LoadedSpec) -> Iterator[Finding]:
                 continue
             other, model, version = first[name]
             if (model, version) != served:
-                yield spec.finding(
+                yield pooled_deployments_match.finding(
+                    spec,
                     ("openai", i, "deployments", j, "model"),
-                    "TG102",
                     f"deployment '{name}' is {served[0]} {served[1]} here but {model} {version} "
                     f"on account '{other}'; accounts sharing a deployment name form a backend "
                     "pool and must serve the same model and version",
@@ -40,17 +40,17 @@ def llm_family(spec: LoadedSpec) -> Iterator[Finding]:
     accounts = spec.data["openai"]
     for i, account in enumerate(accounts):
         if account["kind"] != "AIServices":
-            yield spec.finding(
+            yield llm_family.finding(
+                spec,
                 ("openai", i, "name"),
-                "TG140",
                 f"account '{account['name']}' must be kind AIServices for the llm family (the "
                 "model inference endpoint lives on AI Services accounts)",
             )
     served = [sorted(d["name"] for d in a["deployments"]) for a in accounts]
     if any(names != served[0] for names in served[1:]):
-        yield spec.finding(
+        yield llm_family.finding(
+            spec,
             ("openai",),
-            "TG140",
             "with the llm family the model is named in the request body, so the gateway cannot "
             "route by deployment: every account must serve the same deployments (one pool)",
             key=True,
@@ -98,26 +98,28 @@ def counter_key_form(spec: LoadedSpec) -> Iterator[Finding]:
     path = ("tokenLimit", "counterKey")
     if key.startswith("header:"):
         if not _HEADER.match(key.removeprefix("header:")):
-            yield spec.finding(
-                path, "TG113", f"'{key}' does not name a valid HTTP header after 'header:'"
+            yield counter_key_form.finding(
+                spec, path, f"'{key}' does not name a valid HTTP header after 'header:'"
             )
         return
     if key.startswith("claim:"):
         if not _CLAIM.match(key.removeprefix("claim:")):
-            yield spec.finding(path, "TG113", f"'{key}' does not name a token claim after 'claim:'")
+            yield counter_key_form.finding(
+                spec, path, f"'{key}' does not name a token claim after 'claim:'"
+            )
         elif "entra" not in spec.data["auth"]:
-            yield spec.finding(
+            yield counter_key_form.finding(
+                spec,
                 path,
-                "TG113",
                 f"'{key}' reads a claim of the caller's Entra ID token: configure 'auth.entra' "
                 "so the gateway validates one",
             )
         return
     text = key.strip()
     if not (text.startswith("@(") and text.endswith(")") and _balanced(text[1:])):
-        yield spec.finding(
+        yield counter_key_form.finding(
+            spec,
             path,
-            "TG113",
             f"counterKey {key!r} is not subscription, ip, header:<name> or a "
             "single policy expression of the form @(...)",
         )
@@ -138,15 +140,15 @@ def keyless_needs_entra(spec: LoadedSpec) -> Iterator[Finding]:
     if auth["subscriptionRequired"]:
         return
     if "entra" not in auth:
-        yield spec.finding(
+        yield keyless_needs_entra.finding(
+            spec,
             ("auth", "subscriptionRequired"),
-            "TG119",
             "with 'subscriptionRequired: false' and no 'auth.entra', anyone could call the API",
         )
     elif _counts_tokens(spec.data) and _counter_key(spec.data) == "subscription":
-        yield spec.finding(
+        yield keyless_needs_entra.finding(
+            spec,
             ("auth", "subscriptionRequired"),
-            "TG119",
             "keys are optional, so counting tokens per subscription would lump every keyless "
             "caller together: set 'tokenLimit.counterKey' to a claim, e.g. 'claim:appid'",
         )
