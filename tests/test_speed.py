@@ -4,7 +4,9 @@ cache never serves a stale or foreign template, and the CLI imports no heavy mod
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import gc
 import os
 import subprocess
 import sys
@@ -18,6 +20,8 @@ from jsonschema.exceptions import SchemaError
 from support import REPO
 
 from generator import render, template_cache
+from generator.errors import SpecInvalid
+from generator.load import load_text
 from generator.pipeline import compile_path
 from generator.resources import spec_schema
 from generator.template_cache import ChecksumBytecodeCache, bytecode_cache, cache_folder
@@ -211,3 +215,21 @@ def test_the_benchmark_floor_writes_the_files_render_writes(tmp_path: Path) -> N
         if p.is_file()
     }
     assert written and floored == written
+
+
+@pytest.mark.parametrize("text", ["name: ok\n", "name: [unclosed\n", ""])
+def test_loading_restores_the_cycle_collector(text: str) -> None:
+    """The collector is paused while a spec loads (speed) and on again after, even on errors."""
+    assert gc.isenabled()
+    with contextlib.suppress(SpecInvalid):
+        load_text(text, "spec.yaml")
+    assert gc.isenabled()
+
+
+def test_loading_leaves_a_paused_collector_paused() -> None:
+    gc.disable()
+    try:
+        load_text("name: ok\n", "spec.yaml")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
