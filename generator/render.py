@@ -17,7 +17,7 @@ from typing import Any
 
 import jinja2
 
-from generator import __version__, azure, batching, expressions, tiers
+from generator import __version__, azure, batching, expressions, template_cache, tiers
 from generator.errors import TokengateError
 from generator.model import Account, Gateway, Product
 from generator.naming import GATEWAY_TAG, apim_name_prefix, subdomain_prefix
@@ -136,6 +136,12 @@ def _autoescape(name: str | None) -> bool:
 @cache
 def environment() -> jinja2.Environment:
     """The one Jinja environment, loading templates from both template folders."""
+    options: dict[str, Any] = {
+        "undefined": jinja2.StrictUndefined,
+        "keep_trailing_newline": True,
+        "trim_blocks": True,
+        "lstrip_blocks": True,
+    }
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(
             [
@@ -145,12 +151,12 @@ def environment() -> jinja2.Environment:
                 str(resource_dir("report_templates")),
             ]
         ),
-        undefined=jinja2.StrictUndefined,
         autoescape=_autoescape,  # noqa: S701 - XML templates escape; Bicep uses `bicep`
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
         auto_reload=False,
+        # Compiled once, reused by later runs; keyed by each template's checksum and by these
+        # options (autoescape is decided per template name, by `_autoescape`).
+        bytecode_cache=template_cache.bytecode_cache(f"{sorted(options.items())}|xml.j2"),
+        **options,
     )
     env.filters["bicep"] = bicep_string
     env.filters["csharp"] = expressions.csharp_string
@@ -332,6 +338,8 @@ def plan(gateway: Gateway) -> tuple[list[TemplateJob], dict[str, str]]:
     products = product_batches(gateway)
     base: dict[str, Any] = {
         "gw": gateway,
+        "service_api_version": azure.service_api_version(gateway.apim.sku),
+        "inference_role": azure.inference_role(gateway.api.family),
         "api_policy_path": api_policy_path(gateway),
         "apim_name_prefix": apim_name_prefix(gateway.name),
         "subscription_batches": [batch for batch, _ in subscriptions],
@@ -357,6 +365,7 @@ def plan(gateway: Gateway) -> tuple[list[TemplateJob], dict[str, str]]:
         "logged_headers": logged_headers(gateway),
         "backend_symbol": _backend_symbol,
         "pooled_accounts": {a.name for route in gateway.pools for a in route.accounts},
+        "breaker_accounts": {a.name for a in gateway.accounts if gateway.has_breaker(a)},
         "breakers_on_tier": tiers.supports(gateway.apim.sku, tiers.Feature.CIRCUIT_BREAKERS),
     }
     jobs = [TemplateJob("main.bicep", "main.bicep.j2", base)]

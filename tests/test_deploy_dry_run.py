@@ -171,3 +171,33 @@ def test_the_snapshot_sees_a_rewrite_with_the_same_bytes(tmp_path: Path) -> None
     time.sleep(0.02)
     path.write_text("same\n", encoding="utf-8")
     assert tree(tmp_path)["file.txt"] != before["file.txt"]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["deploy", "--dry-run", "-g", "rg-lab"], ["render", "--check"], ["render"]],
+    ids=["deploy-dry-run", "render-check", "render"],
+)
+def test_dry_runs_leave_the_template_cache_alone(
+    command: list[str], fake: FakeCli, tmp_path: Path
+) -> None:
+    """The compiled-template cache lives outside the project (XDG_CACHE_HOME); a command that
+    promises to write nothing must not create it or add to it. A real render does fill it, so
+    the test would see a write."""
+    import subprocess
+    import sys
+
+    cache = tmp_path / "cache"
+    cache.mkdir(mode=0o700)
+    before = tree(cache)
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache)}  # PATH: the fakes (az records calls)
+    env.pop("TOKENGATE_NO_CACHE", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "generator", *command, "--out", str(tmp_path / "out")],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode in (0, 1), done.stderr
+    if command == ["render"]:
+        assert tree(cache) != before, "a real render caches its compiled templates"
+    else:
+        assert tree(cache) == before

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -110,9 +110,10 @@ def deploy(spec: Path | None, **options: Any) -> None:
     from generator.deploy.az_flow import DeployOptions
     from generator.deploy.az_flow import deploy as run_deploy
 
-    compiled = _compiled(spec, options.get("out"))
-    with _redacted_errors():
-        run_deploy(compiled, DeployOptions(**options), _console())
+    with _writing_nothing_on_dry_run(options):
+        compiled = _compiled(spec, options.get("out"))
+        with _redacted_errors():
+            run_deploy(compiled, DeployOptions(**options), _console())
 
 
 def up(spec: Path | None, **options: Any) -> None:
@@ -124,9 +125,10 @@ def up(spec: Path | None, **options: Any) -> None:
     from generator.deploy.azd_flow import UpOptions
     from generator.deploy.azd_flow import up as run_up
 
-    compiled = _compiled(spec)
-    with _redacted_errors():
-        run_up(compiled, UpOptions(**options), _console())
+    with _writing_nothing_on_dry_run(options):
+        compiled = _compiled(spec)
+        with _redacted_errors():
+            run_up(compiled, UpOptions(**options), _console())
 
 
 def down(spec: Path | None, **options: Any) -> None:
@@ -141,9 +143,17 @@ def down(spec: Path | None, **options: Any) -> None:
     from generator.deploy.teardown import DownOptions
     from generator.deploy.teardown import down as run_down
 
-    compiled = _compiled(spec)
-    with _redacted_errors():
-        run_down(compiled, DownOptions(**options), _console())
+    with _writing_nothing_on_dry_run(options):
+        compiled = _compiled(spec)
+        with _redacted_errors():
+            run_down(compiled, DownOptions(**options), _console())
+
+
+def _writing_nothing_on_dry_run(options: dict[str, Any]) -> AbstractContextManager[None]:
+    """A dry run writes nothing anywhere: not even the compiled-template cache."""
+    from generator import template_cache
+
+    return template_cache.writing_nothing(bool(options.get("dry_run")))
 
 
 def _compiled(spec: Path | None, out: Path | None = None) -> Compiled:

@@ -146,7 +146,12 @@ def parameters_file(compiled: Compiled, own: dict[str, Any], *, command: str) ->
 
 
 def _template(name: str, compiled: Compiled, **context: Any) -> str:
-    text = environment().get_template(name).render(gw=compiled.gateway, **context)
+    gateway = compiled.gateway
+    text = (
+        environment()
+        .get_template(name)
+        .render(gw=gateway, inference_role=azure.inference_role(gateway.api.family), **context)
+    )
     return text.replace("\r\n", "\n")
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,8 @@ def checkov_findings(folder: Path) -> list[Finding]:
     executable = shutil.which("checkov")
     if executable is None:
         return []
+    import subprocess  # here, not at the top: `render` imports this module and never runs it
+
     # --skip-download: offline, no guideline download from Prisma Cloud.
     argv = [executable, "--directory", str(folder), "--framework", "bicep", "--output", "json"]
     argv += ["--skip-download"]
