@@ -56,3 +56,35 @@ def handles_errors(command: F) -> F:
             sys.exit(int(ExitCode.INVALID))
 
     return wrapper  # type: ignore[return-value]
+
+
+def semantics_options(command: F) -> F:
+    """`--minute-window`, `--admission`, `--week-start`: where Learn is silent on how the token
+    limits count, `simulate` and `emulate` take the same choices (stricter default first)."""
+    options = (
+        click.option(
+            "--minute-window",
+            type=click.Choice(["sliding", "fixed"]),
+            default="sliding",
+            show_default=True,
+            help="How tokens per minute are counted: any 60 s, or per UTC calendar minute.",
+        ),
+        click.option(
+            "--admission",
+            type=click.Choice(["strict", "lenient"]),
+            default="strict",
+            show_default=True,
+            help="With prompt estimation: refuse when the prompt does not fit (strict), or only "
+            "once the limit is used up (lenient).",
+        ),
+        click.option(
+            "--week-start",
+            type=click.Choice(["monday", "sunday"]),
+            default="monday",
+            show_default=True,
+            help="First day of Weekly quota periods.",
+        ),
+    )
+    for option in reversed(options):
+        command = option(command)
+    return command

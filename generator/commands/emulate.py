@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from generator.commands.edge import SPEC_ARGUMENT, handles_errors
+from generator.commands.edge import SPEC_ARGUMENT, handles_errors, semantics_options
 from generator.errors import TokengateError
 
 #: Printed when the extra is missing.
@@ -99,28 +99,7 @@ def _is_loopback(host: str) -> bool:
     help="Run the emulated clock N times faster (tests, demos): at 60 a minute window lasts "
     "one second and Retry-After shrinks to match.",
 )
-@click.option(
-    "--minute-window",
-    type=click.Choice(["sliding", "fixed"]),
-    default="sliding",
-    show_default=True,
-    help="How tokens per minute are counted: any 60 s, or per UTC calendar minute (as simulate).",
-)
-@click.option(
-    "--admission",
-    type=click.Choice(["strict", "lenient"]),
-    default="strict",
-    show_default=True,
-    help="With prompt estimation: refuse when the prompt does not fit (strict), or only once "
-    "the limit is used up (lenient), as simulate.",
-)
-@click.option(
-    "--week-start",
-    type=click.Choice(["monday", "sunday"]),
-    default="monday",
-    show_default=True,
-    help="First day of Weekly quota periods.",
-)
+@semantics_options
 @handles_errors
 def emulate(spec: Path | None, **options: Any) -> None:
     """Run SPEC's gateway locally: its paths, keys, token limits and token metrics."""

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from generator.commands.edge import SPEC_ARGUMENT, handles_errors
+from generator.commands.edge import SPEC_ARGUMENT, handles_errors, semantics_options
 
 if TYPE_CHECKING:
     from generator.simulate.plan import Plan
@@ -136,28 +136,7 @@ SYNTHETIC_OPTIONS = "Synthetic workload (with --synthetic)"
     show_default=True,
     help="Synthetic: one-minute bursts of 10x one consumer's rate.",
 )
-@click.option(
-    "--minute-window",
-    type=click.Choice(["sliding", "fixed"]),
-    default="sliding",
-    show_default=True,
-    help="How tokens per minute are counted: any 60 s, or per UTC calendar minute.",
-)
-@click.option(
-    "--admission",
-    type=click.Choice(["strict", "lenient"]),
-    default="strict",
-    show_default=True,
-    help="With prompt estimation: refuse when the prompt does not fit (strict), or only once "
-    "the limit is used up (lenient).",
-)
-@click.option(
-    "--week-start",
-    type=click.Choice(["monday", "sunday"]),
-    default="monday",
-    show_default=True,
-    help="First day of Weekly quota periods.",
-)
+@semantics_options
 @click.option(
     "--latency-ms",
     type=click.IntRange(min=0),
