@@ -52,6 +52,17 @@ def render_command(spec: Path | None, out: Path = DEFAULT_OUT) -> str:
     return " ".join(words)
 
 
+def up_note(spec_file: str, is_lab: bool) -> str:
+    """The note of the azd project `tokengate up` writes (in the current folder, as `up` runs)."""
+    if is_lab:
+        return (
+            "Do not edit: rendered from the built-in lab spec; `tokengate init` writes an "
+            f"editable copy, then run `tokengate up {DEFAULT_SPEC}`."
+        )
+    spec = shown(Path(spec_file))
+    return f"Do not edit: change {spec}, then run `tokengate up {spec}`."
+
+
 def _absolute(path: Path) -> Path:
     """Absolute without following links: a symlinked `out/` keeps the name the user gave it."""
     return Path(os.path.normpath(Path.cwd() / path))

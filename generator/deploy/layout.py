@@ -22,7 +22,8 @@ from generator import __version__, azure
 from generator.deploy.preflight import MIN_AZD
 from generator.deploy.target import Target, deployment_name
 from generator.errors import TokengateError
-from generator.pipeline import Compiled
+from generator.invocation import up_note
+from generator.pipeline import LAB_SPEC_NAME, Compiled
 from generator.render import RenderedFile, environment, parameters
 
 SUBSCRIPTION_TEMPLATE = "subscription.bicep"
@@ -73,12 +74,19 @@ def azd_files(compiled: Compiled, resource_group: str | None) -> dict[str, Rende
     """The azd project: `azure.yaml`, `.gitignore` and `infra/` (see the module docstring)."""
     _refuse_azd_substitution(compiled)
     texts = {
-        "azure.yaml": _template("azd/azure.yaml.j2", compiled, min_azd=".".join(map(str, MIN_AZD))),
+        "azure.yaml": _template(
+            "azd/azure.yaml.j2",
+            compiled,
+            min_azd=".".join(map(str, MIN_AZD)),
+            note=_note(compiled, "up"),
+        ),
         ".gitignore": "# azd keeps each environment's state here; it is not source.\n.azure/\n",
         f"{AZD_INFRA}/main.bicep": entry_template(
             compiled, gateway_module=AZD_GATEWAY, azd=True, default_group=resource_group is None
         ),
-        f"{AZD_INFRA}/developer-access.bicep": _template("azd/developer-access.bicep.j2", compiled),
+        f"{AZD_INFRA}/developer-access.bicep": _template(
+            "azd/developer-access.bicep.j2", compiled, note=_note(compiled, "up")
+        ),
     }
     own: dict[str, Any] = dict(_AZD_VARIABLES)
     if resource_group is not None:
@@ -118,8 +126,16 @@ def entry_template(
         gateway_outputs=gateway_outputs(compiled),
         deployment_name=deployment_name(compiled.gateway),
         resource_groups_api_version=azure.API_VERSIONS["Microsoft.Resources/resourceGroups"],
-        command="up" if azd else "deploy",
+        note=_note(compiled, "up" if azd else "deploy"),
     )
+
+
+def _note(compiled: Compiled, command: str) -> str:
+    """Files in out/ (subscription scope) carry render's note, since `render` writes them too;
+    the azd project's files name `tokengate up` with the spec it was written from."""
+    if command != "up":
+        return compiled.gateway.regenerate_note
+    return up_note(compiled.spec.file, compiled.spec.file == LAB_SPEC_NAME)
 
 
 def parameters_file(compiled: Compiled, own: dict[str, Any], *, command: str) -> str:
@@ -131,7 +147,7 @@ def parameters_file(compiled: Compiled, own: dict[str, Any], *, command: str) ->
     header = {
         "generatedBy": f"tokengate {__version__}",
         "source": compiled.gateway.source,
-        "note": f"Do not edit: change the spec and run `tokengate {command}`.",
+        "note": _note(compiled, command),
     }
     values = {**own, **gateway_values}
     document = {
