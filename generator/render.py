@@ -19,9 +19,11 @@ import jinja2
 
 from generator import __version__, azure, batching, expressions
 from generator.errors import TokengateError
+from generator.insights_plan import insights_plan
 from generator.model import Gateway, Product
 from generator.naming import apim_name_prefix, subdomain_prefix
 from generator.resources import resource_dir
+from generator.summary_plan import summary_plan
 
 
 @dataclass(frozen=True)
@@ -188,9 +190,10 @@ def api_policy_path(gateway: Gateway) -> str:
 
 
 def bicep_modules(gateway: Gateway) -> list[str]:
-    """The modules main.bicep calls (monitoring only when Application Insights is on)."""
+    """The modules main.bicep calls (monitoring only when Log Analytics is on, insights only when
+    the insights plan deploys something)."""
     monitoring = ["monitoring"] if gateway.monitoring.log_analytics else []
-    insights = ["insights"] if gateway.insights and gateway.monitoring.app_insights else []
+    insights = ["insights"] if insights_plan(gateway).deploys else []
     return [*monitoring, "apim", "openai", "api", *insights]
 
 
@@ -349,6 +352,7 @@ def plan(gateway: Gateway) -> tuple[list[TemplateJob], dict[str, str]]:
         ],
         "product_policy_path": product_policy_path,
         "logged_headers": logged_headers(gateway),
+        "insights": insights_plan(gateway),
     }
     jobs = [TemplateJob("main.bicep", "main.bicep.j2", base)]
     jobs += [
@@ -370,7 +374,9 @@ def plan(gateway: Gateway) -> tuple[list[TemplateJob], dict[str, str]]:
         for product in gateway.products
     ]
     jobs.append(TemplateJob("bicepconfig.json", "bicepconfig.json.j2", base))
-    jobs.append(TemplateJob("SUMMARY.md", "SUMMARY.md.j2", base))
+    jobs.append(
+        TemplateJob("SUMMARY.md", "SUMMARY.md.j2", {**base, "summary": summary_plan(gateway)})
+    )
     for query in sorted(p.name for p in resource_dir("query_templates").glob("*.kql.j2")):
         jobs.append(TemplateJob(f"queries/{query.removesuffix('.j2')}", query, base))
 
