@@ -11,11 +11,13 @@ from pathlib import Path
 from generator import model
 from generator.errors import SpecInvalid
 from generator.findings import Finding, has_errors
+from generator.gc_pause import collector_paused
 from generator.invocation import DEFAULT_OUT, regenerate_note
-from generator.limits import limit_findings
+from generator.limits import limit_findings, sku_findings
 from generator.load import LoadedSpec, load_file
 from generator.render import RenderedFile, render
 from generator.resources import lab_spec_path
+from generator.stages import staged
 from generator.validate import validate
 from generator.verify import verify_files
 
@@ -32,9 +34,10 @@ class Compiled:
 
 
 def load_spec(path: Path | None) -> LoadedSpec:
-    if path is None:
-        return load_file(lab_spec_path(), LAB_SPEC_NAME)
-    return load_file(path)
+    with collector_paused():
+        if path is None:
+            return load_file(lab_spec_path(), LAB_SPEC_NAME)
+        return load_file(path)
 
 
 def compile_spec(spec: LoadedSpec, note: str | None = None) -> Compiled:
@@ -42,9 +45,17 @@ def compile_spec(spec: LoadedSpec, note: str | None = None) -> Compiled:
 
     `note` is the "do not edit" line of every file (see `invocation.regenerate_note`).
     """
+    with collector_paused():
+        return _compile(spec, note)
+
+
+def _compile(spec: LoadedSpec, note: str | None) -> Compiled:
     warnings = validate(spec)
     gateway = model.build(spec.data, source=_source_name(spec.file), regenerate_note=note)
-    files = render(gateway)
+    tier = sku_findings(spec, gateway)  # the tier's entity limits, before any rendering
+    if has_errors(tier):
+        raise SpecInvalid(warnings + tier)
+    files = staged(gateway, render(gateway))
     over = limit_findings(spec, gateway, files)
     if over:
         raise SpecInvalid(warnings + over)
