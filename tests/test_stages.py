@@ -235,3 +235,25 @@ def test_up_runs_the_stages_after_azd(tmp_path: Path, monkeypatch: pytest.Monkey
         assert create[create.index("--template-file") + 1] == str(project / "infra" / template)
         assert create[create.index("--resource-group") + 1] == "rg-lab-gateway"
         assert create[create.index("--subscription") + 1] == SUBSCRIPTION_ID
+
+
+def test_up_dry_run_prints_the_stages_after_azd_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(azure, "MAX_TEMPLATE_BYTES", SMALL_LIMIT)
+    fake = FakeCli(tmp_path / "fake", monkeypatch, ("az", "azd")).healthy_az().healthy_azd()
+    spec, project = staged_spec(tmp_path), tmp_path / "azd"
+    code, stdout, stderr = invoke("up", str(spec), "--project-dir", str(project), "--dry-run")
+    assert code == 0, stderr
+    assert fake.calls() == [] and not project.exists()
+    lines = [shlex.split(line) for line in stdout.splitlines() if line.startswith("az")]
+    assert lines[0][:2] in (["azd", "env"], ["azd", "up"])
+    up_at = next(i for i, argv in enumerate(lines) if argv[:2] == ["azd", "up"])
+    stages = lines[up_at + 1 :]
+    assert len(stages) >= 2
+    for number, argv in enumerate(stages, start=2):
+        assert argv[:4] == ["az", "deployment", "group", "create"]
+        assert argv[argv.index("--name") + 1] == f"tokengate-lab-gateway-stage-{number:02d}"
+        # azd's default group for the environment (infra/main.bicep: rg-<environment>).
+        assert argv[argv.index("--resource-group") + 1] == "rg-lab-gateway"
+        assert argv[argv.index("--template-file") + 1].startswith(str(project / "infra" / "stages"))
