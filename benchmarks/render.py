@@ -3,6 +3,13 @@ the lab spec and for platform-scale specs, against the floor of rendering the sa
 with bare Jinja2.
 
     python benchmarks/render.py [--repeat 3] [--sizes 10,100,1000,5000,10000]
+    python benchmarks/render.py --scale [--scale-sizes 10000,75000]
+
+`--scale` (issue 12, item 4) renders two shapes up to the Premium tier's 75,000 subscriptions:
+`shared` (consumers spread over three products) and `distinct` (every consumer with its own
+budget, 2,000 distinct values: the tier's product limit, as generated tiers). It prints CPU
+seconds and peak RSS per size and the growth exponent log(t_large / t_small) / log(n_large /
+n_small) between the first and last size (1.0 is linear; target <= 1.05, under 500 MB).
 
 Prints numbers, not pass/fail. Each size runs in a fresh process, so peak memory (max RSS) is
 that size's own. Targets (issue 7): 10,000 consumers in under 3 s and 300 MB; time per consumer
@@ -14,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import resource
 import statistics
 import subprocess
@@ -59,6 +67,84 @@ def spec_text(consumers: int | None) -> str:
         for i in range(consumers)
     ]
     return yaml.safe_dump(data, sort_keys=False)
+
+
+#: Distinct budgets of the `distinct` scale shape: Premium's product limit.
+DISTINCT_BUDGETS = 2_000
+
+
+def scale_spec_text(consumers: int, shape: str) -> str:
+    """A spec of `consumers` consumers, all-shared or all-distinct budgets (see `--scale`)."""
+    data: dict[str, Any] = yaml.safe_load(spec_text(consumers))
+    if shape == "distinct":
+        data["products"] = []
+        data["consumers"] = [
+            {
+                "name": f"app-{i:05d}",
+                "tokensPerMinute": 300,
+                "quota": 100_000 + i % DISTINCT_BUDGETS,
+                "quotaPeriod": "Daily",
+            }
+            for i in range(consumers)
+        ]
+    else:
+        data["consumers"] = [
+            {"name": f"app-{i:05d}", "product": TIERS[i % 3]} for i in range(consumers)
+        ]
+    return yaml.safe_dump(data, sort_keys=False)
+
+
+def measure_scale(path: Path) -> dict[str, Any]:
+    """Run in a child process: load the spec file, compile and write once; CPU seconds and peak
+    RSS (the parent wrote the file, so generating the spec does not count)."""
+    from generator.pipeline import load_spec
+    from generator.stages import stage_paths
+
+    with tempfile.TemporaryDirectory() as folder:
+        start, wall = time.process_time(), time.perf_counter()
+        compiled = compile_spec(load_spec(path))
+        write(Path(folder) / "out", compiled.files)
+        seconds, wall = time.process_time() - start, time.perf_counter() - wall
+    prints = footprints(compiled.gateway, compiled.files)
+    return {
+        "cpu_seconds": seconds,
+        "wall_seconds": wall,
+        "max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "files": len(compiled.files),
+        "stages": 1 + len(stage_paths(compiled.files)),
+        "products": len(compiled.gateway.products),
+        "largest_template_bytes": max(fp.estimated_bytes for fp in prints.values()),
+        "most_resources": max(fp.resources for fp in prints.values()),
+    }
+
+
+def scale_report(sizes: list[int]) -> None:
+    print(
+        f"{'shape':<9} {'consumers':>9} {'cpu s':>7} {'wall s':>7} {'max RSS MiB':>11} "
+        f"{'files':>6} {'stages':>6} {'products':>8} {'largest tmpl B':>14} {'resources':>9}"
+    )
+    for shape in ("shared", "distinct"):
+        cpu: list[float] = []
+        for size in sizes:
+            with tempfile.TemporaryDirectory() as folder:
+                path = Path(folder) / "bench.yaml"
+                path.write_text(scale_spec_text(size, shape), encoding="utf-8")
+                child = subprocess.run(
+                    [sys.executable, __file__, "--scale-child", str(path)],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                )
+            r = json.loads(child.stdout)
+            cpu.append(r["cpu_seconds"])
+            print(
+                f"{shape:<9} {size:>9,} {r['cpu_seconds']:>7.2f} {r['wall_seconds']:>7.2f} "
+                f"{r['max_rss_mib']:>11.1f} {r['files']:>6} {r['stages']:>6} "
+                f"{r['products']:>8} {r['largest_template_bytes']:>14,} {r['most_resources']:>9}"
+            )
+        if len(sizes) > 1:
+            exponent = math.log(cpu[-1] / cpu[0]) / math.log(sizes[-1] / sizes[0])
+            print(f"{shape:<9} growth exponent {sizes[0]:,} -> {sizes[-1]:,}: {exponent:.3f}")
 
 
 def measure_one(consumers: int | None, repeat: int) -> dict[str, Any]:
@@ -128,7 +214,16 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--sizes", default="10,100,1000,5000,10000")
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--scale", action="store_true", help="the 10k-75k growth report")
+    parser.add_argument("--scale-sizes", default="10000,75000")
+    parser.add_argument("--scale-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.scale_child is not None:
+        print(json.dumps(measure_scale(Path(args.scale_child))))
+        return
+    if args.scale:
+        scale_report([int(size) for size in args.scale_sizes.split(",")])
+        return
     if args.child is not None:
         size = None if args.child == "lab" else int(args.child)
         print(json.dumps(measure_one(size, args.repeat)))

@@ -12,11 +12,13 @@ from pathlib import Path
 from generator import model
 from generator.errors import SpecInvalid
 from generator.findings import Finding, has_errors
+from generator.gc_pause import collector_paused
 from generator.invocation import DEFAULT_OUT, regenerate_note
 from generator.limits import limit_findings, tier_findings
 from generator.load import LoadedSpec, load_file
 from generator.render import RenderedFile, render
 from generator.resources import lab_spec_path
+from generator.stages import staged
 from generator.validate import validate
 from generator.verify import verify_files
 
@@ -33,9 +35,10 @@ class Compiled:
 
 
 def load_spec(path: Path | None) -> LoadedSpec:
-    if path is None:
-        return load_file(lab_spec_path(), LAB_SPEC_NAME)
-    return load_file(path)
+    with collector_paused():
+        if path is None:
+            return load_file(lab_spec_path(), LAB_SPEC_NAME)
+        return load_file(path)
 
 
 def compile_spec(spec: LoadedSpec, note: str | None = None) -> Compiled:
@@ -43,12 +46,17 @@ def compile_spec(spec: LoadedSpec, note: str | None = None) -> Compiled:
 
     `note` is the "do not edit" line of every file (see `invocation.regenerate_note`).
     """
+    with collector_paused():
+        return _compile(spec, note)
+
+
+def _compile(spec: LoadedSpec, note: str | None) -> Compiled:
     warnings = validate(spec)
     gateway = model.build(spec.data, source=_source_name(spec.file), regenerate_note=note)
     over_tier = tier_findings(spec, gateway)  # counted on the model: refused before rendering
     if over_tier:
         raise SpecInvalid(warnings + over_tier)
-    files = render(gateway)
+    files = staged(gateway, render(gateway))
     over = limit_findings(spec, gateway, files)
     if over:
         raise SpecInvalid(warnings + over)

@@ -55,6 +55,9 @@ def deploy(compiled: Compiled, options: DeployOptions, console: Console) -> None
     check_path(options.out, "--out")
     files = layout.deploy_files(compiled, target)
     template, parameters = (options.out / path for path in layout.entry_paths(target))
+    stages = _stages(compiled, target, options.out)
+    # A stage's what-if needs the resource group; at subscription scope stage 1 creates it.
+    previewed = [] if target.at_subscription else stages
     if options.dry_run:
         todo = plan(options.out, files)
         console.err(
@@ -63,8 +66,16 @@ def deploy(compiled: Compiled, options: DeployOptions, console: Console) -> None
             "nothing written"
         )
         console.out(commands.shell_line(commands.what_if(target, template, parameters)))
+        for stage, stage_template, stage_parameters in previewed:
+            console.out(
+                commands.shell_line(commands.what_if(stage, stage_template, stage_parameters))
+            )
         if not options.what_if_only:
             console.out(commands.shell_line(commands.create(target, template, parameters)))
+            for stage, stage_template, stage_parameters in stages:
+                console.out(
+                    commands.shell_line(commands.create(stage, stage_template, stage_parameters))
+                )
         return
     done = write(options.out, files, force=options.force)
     console.err(
@@ -87,10 +98,19 @@ def deploy(compiled: Compiled, options: DeployOptions, console: Console) -> None
     target = dataclasses.replace(
         target, subscription=check_subscription(account.subscription_id, account.source)
     )
+    stages = _stages(compiled, target, options.out)  # pinned to that subscription too
+    previewed = [] if target.at_subscription else stages
     if not target.at_subscription:
         preflight.check_resource_group(target, console.err, timeout=timeout)
 
     _what_if(target, template, parameters, options, console)
+    for stage, stage_template, stage_parameters in previewed:
+        _what_if(stage, stage_template, stage_parameters, options, console)
+    if stages and not previewed:
+        console.err(
+            f"note: stages 2-{len(stages) + 1} are not previewed: their resource group "
+            "exists only once stage 1 has run"
+        )
     if options.what_if_only:
         return
     where = f"resource group {target.resource_group} in subscription {account.subscription_name}"
@@ -117,6 +137,8 @@ def deploy(compiled: Compiled, options: DeployOptions, console: Console) -> None
             ),
             exit_code=ExitCode.DEPLOY_FAILED,
         )
+    for number, (stage, stage_template, stage_parameters) in enumerate(stages, start=2):
+        _create_stage(stage, stage_template, stage_parameters, options, console, number=number)
     console.out(f"deployed {compiled.gateway.name} to {where} ({target.deployment_name})")
     try:
         outputs = from_deployment(completed.stdout)
@@ -133,6 +155,42 @@ def deploy(compiled: Compiled, options: DeployOptions, console: Console) -> None
         resource_group=target.resource_group,
     ):
         console.out(line)
+
+
+def _stages(compiled: Compiled, target: Target, out: Path) -> list[tuple[Target, Path, Path]]:
+    """The deployment stages after the entry (generator/stages.py), in order, under `out`."""
+    return [(stage, out / t, out / p) for stage, t, p in layout.later_stages(compiled, target)]
+
+
+def _create_stage(
+    stage: Target,
+    template: Path,
+    parameters: Path,
+    options: DeployOptions,
+    console: Console,
+    *,
+    number: int,
+) -> None:
+    """One deployment stage after the first (generator/stages.py), waited for before the next."""
+    completed = watch(
+        commands.create(stage, template, parameters),
+        console,
+        label=f"deploying stage {number} ({stage.deployment_name})",
+        timeout=options.timeout,
+        still_running_hint=_still_running(stage),
+        poll=lambda: _operations(stage, options.timeout),
+        poll_seconds=options.poll_seconds,
+    )
+    if not completed.ok:
+        raise TokengateError(
+            arm_errors.failure_message(
+                f"stage {number}: az deployment group create failed (the stages before it are "
+                "deployed; running `tokengate deploy` again redeploys every stage in order)",
+                completed,
+                subscription=stage.subscription,
+            ),
+            exit_code=ExitCode.DEPLOY_FAILED,
+        )
 
 
 def _what_if(

@@ -15,15 +15,19 @@ from generator.deploy.console import Console
 from generator.deploy.outputs import from_values, report
 from generator.deploy.runner import run
 from generator.deploy.target import (
+    RESOURCE_GROUP_SCOPE,
+    Target,
     check_environment,
     check_location,
     check_path,
     check_resource_group,
     check_subscription,
+    deployment_name,
 )
 from generator.deploy.watch import watch
 from generator.errors import ExitCode, TokengateError
 from generator.pipeline import Compiled
+from generator.stages import stage_paths
 from generator.write import plan, write
 
 _ESCAPES = {"n": "\n", "r": "\r"}
@@ -76,6 +80,11 @@ def up(compiled: Compiled, options: UpOptions, console: Console) -> None:
             new = commands.azd_env_new(options.project, environment, location, subscription)
             console.out(commands.shell_line(new))
         console.out(commands.shell_line(commands.azd_up(options.project, environment)))
+        # azd's default group (infra/main.bicep) is rg-<environment>.
+        stage_group = group if group is not None else f"rg-{environment}"
+        stages = _stages(compiled, options.project, stage_group, subscription)
+        for stage, template, stage_parameters in stages:
+            console.out(commands.shell_line(commands.create(stage, template, stage_parameters)))
         return
     done = write(options.project, files)
     console.err(
@@ -112,6 +121,7 @@ def up(compiled: Compiled, options: UpOptions, console: Console) -> None:
         )
     values = _environment_values(options.project, environment, timeout)
     outputs = from_values(values)
+    _deploy_stages(compiled, options, outputs.resource_group, values, console)
     console.out(f"deployed {compiled.gateway.name} with azd (environment {environment})")
     for line in report(
         outputs,
@@ -120,6 +130,60 @@ def up(compiled: Compiled, options: UpOptions, console: Console) -> None:
         resource_group=outputs.resource_group,
     ):
         console.out(line)
+
+
+def _stages(
+    compiled: Compiled, project: Path, resource_group: str, subscription: str | None
+) -> list[tuple[Target, Path, Path]]:
+    """The deployment stages after azd's (generator/stages.py), in order, under infra/."""
+    target = Target(
+        scope=RESOURCE_GROUP_SCOPE,
+        resource_group=resource_group,
+        location=compiled.gateway.location,
+        subscription=subscription,
+        deployment_name=deployment_name(compiled.gateway),
+    )
+    infra = project / layout.AZD_INFRA
+    return [(stage, infra / t, infra / p) for stage, t, p in layout.later_stages(compiled, target)]
+
+
+def _deploy_stages(
+    compiled: Compiled,
+    options: UpOptions,
+    resource_group: str | None,
+    values: dict[str, str],
+    console: Console,
+) -> None:
+    """azd provisions one deployment (stage 1); the later stages run with az, in order, into
+    the resource group azd reported. Each is idempotent, so `up` again redeploys them all."""
+    if not stage_paths(compiled.files):
+        return
+    if resource_group is None:
+        raise TokengateError(
+            "azd up succeeded, but its outputs name no resource group, so the later deployment "
+            "stages cannot run; run `tokengate deploy -g <group>` to deploy them",
+            exit_code=ExitCode.DEPLOY_FAILED,
+        )
+    preflight.check_az(console.err, timeout=options.timeout)
+    subscription = values.get("AZURE_SUBSCRIPTION_ID") or options.subscription
+    stages = _stages(compiled, options.project, resource_group, subscription)
+    for number, (stage, template, parameters) in enumerate(stages, start=2):
+        completed = watch(
+            commands.create(stage, template, parameters),
+            console,
+            label=f"deploying stage {number} ({stage.deployment_name})",
+            timeout=options.timeout,
+            still_running_hint="the stage may still be running in Azure: run `tokengate up` again",
+        )
+        if not completed.ok:
+            raise TokengateError(
+                arm_errors.failure_message(
+                    f"stage {number}: az deployment group create failed (running `tokengate up` "
+                    "again redeploys every stage in order)",
+                    completed,
+                ),
+                exit_code=ExitCode.DEPLOY_FAILED,
+            )
 
 
 def _signed_in_subscription(console: Console, timeout: float | None) -> str | None:

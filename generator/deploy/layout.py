@@ -13,6 +13,7 @@ exactly what render declares; no gateway template is written twice.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Iterator
@@ -20,11 +21,17 @@ from typing import Any
 
 from generator import __version__, azure
 from generator.deploy.preflight import MIN_AZD
-from generator.deploy.target import Target, deployment_name
+from generator.deploy.target import (
+    RESOURCE_GROUP_SCOPE,
+    Target,
+    check_deployment_name,
+    deployment_name,
+)
 from generator.errors import TokengateError
 from generator.invocation import up_note
 from generator.pipeline import LAB_SPEC_NAME, Compiled
 from generator.render import RenderedFile, environment, parameters
+from generator.stages import STAGE_FOLDER, stage_paths
 
 SUBSCRIPTION_TEMPLATE = "subscription.bicep"
 SUBSCRIPTION_PARAMETERS = "subscription.parameters.json"
@@ -51,6 +58,26 @@ def entry_paths(target: Target) -> tuple[str, str]:
     if target.at_subscription:
         return SUBSCRIPTION_TEMPLATE, SUBSCRIPTION_PARAMETERS
     return GATEWAY_TEMPLATE, GATEWAY_PARAMETERS
+
+
+def later_stages(compiled: Compiled, target: Target) -> list[tuple[Target, str, str]]:
+    """The deployment stages after the entry, in order: (target, template, parameters).
+
+    Each is a resource-group deployment (the group exists once stage 1 ran) with its own stable
+    name, `<deployment>-stage-NN`, so running it again updates what it created.
+    """
+    stages = []
+    for template, values in stage_paths(compiled.files):
+        number = template.removeprefix(STAGE_FOLDER + "/")[:2]
+        stage_target = dataclasses.replace(
+            target,
+            scope=RESOURCE_GROUP_SCOPE,
+            deployment_name=check_deployment_name(
+                f"{target.deployment_name}-stage-{number}", "stage deployment name"
+            ),
+        )
+        stages.append((stage_target, template, values))
+    return stages
 
 
 def deploy_files(compiled: Compiled, target: Target) -> dict[str, RenderedFile]:

@@ -21,13 +21,27 @@ from generator.verify.paths import kind
 ENTRY = "main.bicep"
 SUBSCRIPTION_ENTRY = "subscription.bicep"
 AZD_ENTRY = "infra/main.bicep"
+#: The folder of deployment stages after main.bicep (generator/stages.py; not imported, since
+#: verify reads folders without rendering).
+STAGE_FOLDER = "stages"
 
 
 def _entries(files: Mapping[str, str]) -> tuple[str, list[str]]:
-    """(the entry point the folder needs, the entry points it has)."""
+    """(the entry point the folder needs, the entry points it has). Deployment stages
+    (`stages/NN-*.bicep`, see generator/stages.py) are entry points after the first."""
     if ENTRY not in files and "azure.yaml" in files:
-        return AZD_ENTRY, [AZD_ENTRY] if AZD_ENTRY in files else []
-    return ENTRY, [name for name in (ENTRY, SUBSCRIPTION_ENTRY) if name in files]
+        return AZD_ENTRY, [AZD_ENTRY, *_stages(files, "infra/")] if AZD_ENTRY in files else []
+    entries = [name for name in (ENTRY, SUBSCRIPTION_ENTRY) if name in files]
+    return ENTRY, [*entries, *_stages(files, "")] if entries else []
+
+
+def _stages(files: Mapping[str, str], prefix: str) -> list[str]:
+    folder = f"{prefix}{STAGE_FOLDER}/"
+    return sorted(
+        path
+        for path in files
+        if path.startswith(folder) and path.endswith(".bicep") and "/" not in path[len(folder) :]
+    )
 
 
 def completeness_findings(
