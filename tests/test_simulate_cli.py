@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from support import FIXTURES, REPO
 
 from generator.cli import main
+from generator.install import extra_hint
 from generator.resources import lab_spec_path
 from generator.simulate import synthetic
 
@@ -105,7 +106,8 @@ def test_chart_without_matplotlib_says_how_to_get_it(
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib → ImportError
     code, out, err = invoke("--synthetic", "--chart", str(tmp_path / "x.png"))
     assert (code, out) == (2, "")  # checked before any work is done
-    assert err == "the chart needs matplotlib: pip install tokengate[chart]\n"
+    assert err == f"the chart needs matplotlib: {extra_hint('chart')}\n"
+    assert '".[chart]"' in err, "the hint installs tokengate's own extra, not PyPI's tokengate"
     assert not (tmp_path / "x.png").exists()
 
 

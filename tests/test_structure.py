@@ -76,3 +76,14 @@ def test_every_option_has_help_text(name: str, command: click.Command) -> None:
     for parameter in command.params:
         if isinstance(parameter, click.Option):
             assert parameter.help, f"`tokengate {name}` option {parameter.opts} has no help"
+
+
+def test_no_install_hint_names_the_pypi_project() -> None:
+    """The PyPI project `tokengate` is someone else's: every hint installs from the clone."""
+    offenders = [
+        f"{path.relative_to(REPO)}:{number}"
+        for path in (REPO / "generator").rglob("*.py")
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if "pip install tokengate" in line or "'tokengate[" in line or '"tokengate[' in line
+    ]
+    assert offenders == []

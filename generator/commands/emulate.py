@@ -13,9 +13,10 @@ import click
 
 from generator.commands.edge import SPEC_ARGUMENT, handles_errors, semantics_options
 from generator.errors import TokengateError
+from generator.install import extra_hint
 
 #: Printed when the extra is missing.
-INSTALL_HINT = "tokengate emulate needs its extra: pip install 'tokengate[emulate]'"
+INSTALL_HINT = f"tokengate emulate needs aiohttp: {extra_hint('emulate')}"
 
 
 def _is_loopback(host: str) -> bool:

@@ -8,8 +8,8 @@ against a line at 100%. Requested tokens far above the limit are cut at the top 
 never silently: each cut minute gets a mark and the tallest one its true value. The time axis
 says the first and last request's UTC times; matplotlib's own date "offset" is off, since it
 names the last tick's date, which can be the day after the workload ends.
-matplotlib is optional (`pip install tokengate[chart]`) and imported only here, only when a
-chart is asked for.
+matplotlib is optional (the `chart` extra, see `generator.install`) and imported only here,
+only when a chart is asked for.
 """
 
 from __future__ import annotations
@@ -39,7 +39,9 @@ def require_matplotlib() -> None:
     try:
         import matplotlib  # noqa: F401
     except ImportError as error:
-        raise TokengateError("the chart needs matplotlib: pip install tokengate[chart]") from error
+        from generator.install import extra_hint
+
+        raise TokengateError(f"the chart needs matplotlib: {extra_hint('chart')}") from error
 
 
 def write_chart(simulation: Simulation, path: Path) -> None:
