@@ -1,4 +1,5 @@
-"""Command groups beyond the core ones in `generator.cli`; each module has `register(group)`.
+"""Every command, one module per area; each module has `register(group)`, the one way commands
+join the top-level group (`generator.cli.main`).
 
 Command modules import only click at module level, so `tokengate --help` stays fast.
 """
@@ -9,7 +10,7 @@ import click
 
 
 def register_all(group: click.Group) -> None:
-    from generator.commands import deploy, emulate, simulate, smoke, verify
+    from generator.commands import core, deploy, emulate, simulate, smoke, verify
 
-    for module in (deploy, verify, simulate, emulate, smoke):
+    for module in (core, deploy, verify, simulate, emulate, smoke):
         module.register(group)

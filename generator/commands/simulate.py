@@ -172,8 +172,9 @@ SYNTHETIC_OPTIONS = "Synthetic workload (with --synthetic)"
 )
 @handles_errors
 def simulate(spec: Path | None, **options: Any) -> None:
-    """Replay traffic through the token limits SPEC generates (default: the built-in lab spec):
-    who gets 429 or 403, what the token metrics will show, which limits to pick.
+    """Replay traffic through SPEC's token limits: who gets 429 or 403, which limits to pick.
+
+    The report also shows what the token metrics will record.
 
     Give either --trace FILE or --synthetic. Exit code 2 for a bad spec, trace or option.
     """
