@@ -20,6 +20,7 @@ import math
 import sys
 from collections import deque
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -44,7 +45,9 @@ def period_end(period: str, t: int) -> int:
         return (days - (days + 3) % 7 + 7) * day
     moment = EPOCH + timedelta(milliseconds=t)
     if period == "Monthly":
-        year, month = (moment.year + 1, 1) if moment.month == 12 else (moment.year, moment.month + 1)
+        year, month = (
+            (moment.year + 1, 1) if moment.month == 12 else (moment.year, moment.month + 1)
+        )
         return to_ms(datetime(year, month, 1, tzinfo=UTC))
     return to_ms(datetime(moment.year + 1, 1, 1, tzinfo=UTC))
 
@@ -96,7 +99,7 @@ class Counter:
 
 def main() -> None:
     spec_path, trace_path = sys.argv[1], sys.argv[2]
-    with open(spec_path, encoding="utf-8") as handle:
+    with Path(spec_path).open(encoding="utf-8") as handle:
         spec = yaml.safe_load(handle)
     default = spec["tokenLimit"]
     estimate = default.get("estimatePromptTokens", True)
@@ -107,7 +110,7 @@ def main() -> None:
         limits_of[consumer["name"]] = {**{k: default[k] for k in fields if k in default}, **own}
     counters: dict[str, Counter] = {}
     responses: list[tuple[int, int, str, int]] = []
-    with open(trace_path, encoding="utf-8-sig", newline="") as handle:
+    with Path(trace_path).open(encoding="utf-8-sig", newline="") as handle:
         rows = csv.reader(handle)
         header = next(rows)
         at = {name: header.index(name) for name in header}
