@@ -237,8 +237,7 @@ class _Reader:
 
     def read_columnar(self, handle: Any) -> Workload | None:
         """The CSV trace read by `columnar_csv`, or None when it needs reading row by row."""
-        rows = csv.reader(handle)
-        header = next(rows, None)
+        header = columnar_csv.read_header(handle)
         if header is None:
             return None
         columns = self.columns(header)
@@ -262,7 +261,7 @@ class _Reader:
             consumers=self.needs.consumers,
         )
         try:
-            columnar_csv.read_columns(rows, layout, rules, workload)
+            columnar_csv.read_columns(handle, layout, rules, workload)
         except columnar_csv.NotPlain:
             return None
         return workload if len(workload) else None
