@@ -5,12 +5,13 @@
 For two gateways (the lab spec as shipped, where most requests are refused early, and the lab
 with roomy limits, where nearly every request is admitted and counted twice: the slow path) a
 native CSV trace of --rows requests is written from the synthetic workload. Then, --repeat
-rounds, each running both processes side by side in alternating order (the machine is shared):
+rounds, each running the processes side by side in alternating order (the machine is shared):
 
 - ours: `tokengate simulate SPEC --trace TRACE --format json`, the whole command;
 - floor: benchmarks/reference_simulate.py, a plain independent implementation of the same
   rules (sliding minute, quota per period, strict admission, per counter key).
 
+With --before DIR, a third process runs an older source tree the same way ("before").
 The floor's per-counter answer is checked against ours before any time is compared. Reported:
 median CPU seconds (user + system) and wall seconds of each, and ours/floor as the ratio of the
 medians and the median of the per-round ratios; target <= 1.00. Then where our time goes, by
@@ -45,6 +46,13 @@ HERE = Path(__file__).resolve().parent
 #: The synthetic workload spans one day; the rate is set to reach the requested size.
 DAY_MS = 86_400_000
 OURS = [sys.executable, "-c", "import sys; from generator.cli import main; sys.exit(main())"]
+#: The same, with another source tree first on the path (the tree is the next argument).
+BEFORE = [
+    sys.executable,
+    "-c",
+    "import sys; sys.path.insert(0, sys.argv.pop(1)); from generator.cli import main; "
+    "sys.exit(main())",
+]
 #: Native trace columns, as `tokengate simulate` documents them.
 COLUMNS = (
     "timestamp",
@@ -159,6 +167,12 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--keep", type=Path, help="write the specs and traces here and keep them")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="also run the tokengate source tree in this folder (e.g. `git archive` of an older "
+        "commit), interleaved with the others",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         folder = args.keep or Path(scratch)
@@ -168,37 +182,52 @@ def main() -> None:
             for label, roomy in (("lab", False), ("lab-roomy", True))
         }
         print(
-            f"{'gateway':<10} {'requests':>10} {'ours cpu s':>10} {'floor cpu s':>11} "
-            f"{'cpu ratio':>9} {'paired':>7} {'ours wall s':>11} {'floor wall s':>12} "
+            f"{'gateway, run':<17} {'requests':>10} {'cpu s':>8} {'floor cpu s':>11} "
+            f"{'cpu ratio':>9} {'paired':>7} {'wall s':>8} {'floor wall s':>12} "
             f"{'wall ratio':>10}"
         )
         for label, (spec, trace) in cases.items():
-            ours_cmd = [*OURS, "simulate", str(spec), "--trace", str(trace), "--format", "json"]
-            floor_cmd = [sys.executable, str(HERE / "reference_simulate.py"), str(spec), str(trace)]
-            ours: list[tuple[float, float]] = []
-            floor: list[tuple[float, float]] = []
+            arguments = ["simulate", str(spec), "--trace", str(trace), "--format", "json"]
+            commands = {
+                "ours": [*OURS, *arguments],
+                "floor": [
+                    sys.executable,
+                    str(HERE / "reference_simulate.py"),
+                    str(spec),
+                    str(trace),
+                ],
+            }
+            if args.before:
+                commands["before"] = [*BEFORE, str(args.before.resolve()), *arguments]
+            samples: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+            answers: dict[str, list[str]] = {}
             for round_number in range(args.repeat):
-                order = [(ours_cmd, ours), (floor_cmd, floor)]
-                for command, samples in order if round_number % 2 == 0 else order[::-1]:
-                    cpu, wall, output = run(command)
-                    samples.append((cpu, wall))
-                    if round_number == 0 and command is floor_cmd:
-                        floor_answer = sorted(output.splitlines())
-                    elif round_number == 0:
-                        our_answer = our_counters(output)
-                if round_number == 0 and our_answer != floor_answer:
-                    raise SystemExit(f"{label}: the floor disagrees:\n{our_answer}\n{floor_answer}")
-            requests = sum(int(line.split()[1]) for line in floor_answer)
-            ours_cpu = statistics.median(c for c, _ in ours)
-            floor_cpu = statistics.median(c for c, _ in floor)
-            paired = statistics.median(o[0] / f[0] for o, f in zip(ours, floor, strict=True))
-            ours_wall = statistics.median(w for _, w in ours)
-            floor_wall = statistics.median(w for _, w in floor)
-            print(
-                f"{label:<10} {requests:>10,} {ours_cpu:>10.2f} {floor_cpu:>11.2f} "
-                f"{ours_cpu / floor_cpu:>9.2f} {paired:>7.2f} {ours_wall:>11.2f} "
-                f"{floor_wall:>12.2f} {ours_wall / floor_wall:>10.2f}"
-            )
+                names = list(commands)
+                for name in names if round_number % 2 == 0 else names[::-1]:
+                    cpu, wall, output = run(commands[name])
+                    samples[name].append((cpu, wall))
+                    if round_number == 0:
+                        lines = output.splitlines() if name == "floor" else our_counters(output)
+                        answers[name] = sorted(lines)
+            for name, answer in answers.items():
+                if answer != answers["floor"]:
+                    raise SystemExit(
+                        f"{label}: {name} and the floor disagree:\n{answer}\n{answers['floor']}"
+                    )
+            requests = sum(int(line.split()[1]) for line in answers["floor"])
+            floor_cpu = statistics.median(c for c, _ in samples["floor"])
+            floor_wall = statistics.median(w for _, w in samples["floor"])
+            for name in (n for n in commands if n != "floor"):
+                cpu = statistics.median(c for c, _ in samples[name])
+                wall = statistics.median(w for _, w in samples[name])
+                paired = statistics.median(
+                    o[0] / f[0] for o, f in zip(samples[name], samples["floor"], strict=True)
+                )
+                print(
+                    f"{label + ' ' + name:<17} {requests:>10,} {cpu:>8.2f} {floor_cpu:>11.2f} "
+                    f"{cpu / floor_cpu:>9.2f} {paired:>7.2f} {wall:>8.2f} "
+                    f"{floor_wall:>12.2f} {wall / floor_wall:>10.2f}"
+                )
         print("\nwhere our time goes (wall s, warm process, lab-roomy):")
         for stage, seconds in stages(*cases["lab-roomy"]).items():
             print(f"  {stage:<18} {seconds:6.2f}")

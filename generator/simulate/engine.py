@@ -108,9 +108,12 @@ class _SlidingMinute:
         return total
 
     def add(self, counter: int, t: int, tokens: int) -> int:
-        """Count `tokens` at `t`; returns the window's new total."""
-        total = self.used(counter, t) + tokens
-        self.entries[counter].append((t, tokens))
+        """Count `tokens` at `t`; returns the window's new total (`used` inlined: hot)."""
+        entries, total, cutoff = self.entries[counter], self.sums[counter], t - MINUTE_MS
+        while entries and entries[0][0] <= cutoff:
+            total -= entries.popleft()[1]
+        total += tokens
+        entries.append((t, tokens))
         self.sums[counter] = total
         return total
 
