@@ -236,16 +236,18 @@ def main() -> None:
 
 FURTHER = """
 what would take it further:
-  - both cores: the CSV can be cut at line boundaries and read by two processes (the trace is
-    read-only and the columns concatenate); the replay itself is sequential in time, but
-    counters never interact, so requests partitioned by counter replay independently, one
-    process per core, each with its own heap
-  - reading: the csv module's tokenizer is now the largest single cost (about a second per
-    million rows here); a reader that splits fixed-form lines without quoting, with the csv
-    module kept as the fallback, would cut it further
-  - replay: the remaining cost is one Python iteration per request and event; typed columns
-    and a compiled loop (mypyc or Cython over the same semantics module) would remove it, at
-    the price of a build step"""
+  - both cores: counters never interact (each request reads and counts one counter), so the
+    requests can be partitioned by counter and replayed in two processes, each with its own
+    heap, and the per-counter results concatenated; the trace can likewise be cut at line
+    boundaries and its halves read in two processes (the columns concatenate). Sending a
+    million-row column between processes costs little next to reading it (typed arrays)
+  - fixed costs: about 0.6 s of every run is importing and compiling the spec (jsonschema,
+    the model), the same for 10 rows as for a million (issue 12 item 3)
+  - resolving counter keys (plan.py) is one dict lookup per row on zipped text columns; a
+    reader that hands out small integer codes per distinct value would make it a table lookup
+  - replay: what is left is one Python iteration per request and per response; a compiled
+    loop (mypyc or Cython over the same semantics module) would remove it, at the price of a
+    build step"""
 
 
 if __name__ == "__main__":

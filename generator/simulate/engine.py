@@ -255,7 +255,9 @@ def replay(
             demand = minute_demand[counter]
             demand[minute] = demand.get(minute, 0) + prompt + completion
         quota = slot_quota[slot]
-        if quota is not None and not admits(quota_window(counter, slot, t), quota, needed):
+        if quota is not None and t >= quota_end[counter]:
+            quota_window(counter, slot, t)  # a new period: only then is a call needed
+        if quota is not None and not admits(quota_used[counter], quota, needed):
             outcome, wait_ms, refusals = QUOTA_EXCEEDED, quota_end[counter] - t, quota_exceeded
         else:
             limit = slot_tpm[slot]
