@@ -2,7 +2,8 @@
 
 A simulation is a short pipeline, one module per step:
 
-    traces.py / synthetic.py   a workload (workload.py: the requests, as columns)
+    traces.py / synthetic.py   a workload (workload.py: the requests, as columns;
+                               columnar_csv.py: the fast path for plain CSV traces)
     plan.py                    the Gateway model → token-limit budgets, counter keys, dimensions
                                (evaluate.py runs the policy expressions per request)
     engine.py                  the replay, following the rules written down in semantics.py

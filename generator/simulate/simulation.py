@@ -47,8 +47,9 @@ def routing(
 ) -> Routing:
     """The engine's routing; by default each request's slot is its budget (or the last slot)."""
     if slot_of is None:
-        unlimited = len(slots) - 1
-        slot_of = array("l", (b if b >= 0 else unlimited for b in resolved.budget_of))
+        # A table lookup mapped in C: budget b is slot b, -1 (no limit) the last slot.
+        slot_of_budget = {b: b for b in range(len(slots) - 1)} | {-1: len(slots) - 1}
+        slot_of = array("l", map(slot_of_budget.__getitem__, resolved.budget_of))
     return Routing(
         slot_of,
         resolved.counter_of,

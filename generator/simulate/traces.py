@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.errors import ExitCode, TokengateError
+from generator.simulate import columnar_csv
 from generator.simulate.plan import Needs
 from generator.simulate.workload import (
     CLAIM_PREFIX,
@@ -29,7 +30,11 @@ from generator.simulate.workload import (
     DEPLOYMENT,
     DIMENSION_PREFIX,
     DURATION_MS,
+    EARLIEST,
     HEADER_PREFIX,
+    LATEST,
+    MAX_DURATION_MS,
+    MAX_TOKENS,
     PROMPT_TOKENS,
     STREAM,
     TIMESTAMP,
@@ -65,15 +70,6 @@ ALWAYS_REQUIRED = (TIMESTAMP, PROMPT_TOKENS, COMPLETION_TOKENS)
 #: Problems reported before reading stops.
 MAX_PROBLEMS = 20
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json"}
-#: Largest token count of one request, and longest response time (ms), a trace may give: the
-#: spec's largest limit (2**31 - 1, schema maximum of tokensPerMinute and quota) is far above
-#: any model's context, and the workload's columns are 64-bit.
-MAX_TOKENS = 2**31 - 1
-MAX_DURATION_MS = 2**31 - 1
-#: Times a trace may hold: quota periods (Yearly, Monthly) are computed as calendar dates, and
-#: Python's dates end in the year 9999.
-EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST = datetime(9999, 1, 1, tzinfo=UTC)
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no", ""}
 
@@ -111,6 +107,11 @@ def read_trace(path: Path, needs: Needs, *, trace_format: str | None = None) -> 
         )
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
+            if kind == "csv":
+                workload = _Reader(name, needs).read_columnar(handle)
+                if workload is not None:
+                    return workload
+                handle.seek(0)  # something to report or an unusual form: read row by row
             rows = {"csv": _csv_rows, "jsonl": _jsonl_rows, "json": _json_rows}[kind](handle)
             return _Reader(name, needs).read(rows)
     except OSError as error:
@@ -268,14 +269,58 @@ class _Reader:
             raise TraceInvalid(self.problems)
         return found
 
-    def values(self, columns: dict[str, str], rows: Iterator[_Row]) -> Workload:
+    def read_columnar(self, handle: Any) -> Workload | None:
+        """The CSV trace read by `columnar_csv`, or None when it needs reading row by row."""
+        header = columnar_csv.read_header(handle)
+        if header is None:
+            return None
+        columns = self.columns(header)
+        cell = {name: i for i, name in enumerate(header)}  # the last of equal names, like dict()
+        workload = self.empty_workload(columns)
+        stream_column = columns.get(STREAM)
+        duration_column = columns.get(DURATION_MS)
+        layout = columnar_csv.Layout(
+            width=len(header),
+            time=cell[columns[TIMESTAMP]],
+            prompt=cell[columns[PROMPT_TOKENS]],
+            completion=cell[columns[COMPLETION_TOKENS]],
+            stream=None if stream_column is None else cell[stream_column],
+            duration=None if duration_column is None else cell[duration_column],
+            text=tuple((f, cell[columns[f]]) for f in workload.text),
+        )
+        naive_is_utc = columns[TIMESTAMP] != TIMESTAMP
+        rules = columnar_csv.Rules(
+            timestamp_ms=lambda text: timestamp_ms(text, naive_is_utc),
+            flag=flag_value,
+            consumers=self.needs.consumers,
+        )
+        try:
+            columnar_csv.read_columns(handle, layout, rules, workload)
+        except columnar_csv.NotPlain:
+            return None
+        return workload if len(workload) else None
+
+    def empty_workload(self, columns: dict[str, str]) -> Workload:
+        """A workload with the columns this trace fills, described for the report."""
         workload = Workload(self.name)
-        times, prompts, completions = workload.times, workload.prompt, workload.completion
-        streams = workload.stream
-        durations = array("q") if DURATION_MS in columns else None
+        if DURATION_MS in columns:
+            workload.durations = array("q")
         wanted = (set(self.needs.required) | self.needs.optional) - set(ALWAYS_REQUIRED)
         text_fields = [f for f in sorted(wanted) if f in columns and f not in (STREAM, DURATION_MS)]
-        text = {f: [] for f in text_fields}  # type: dict[str, list[str]]
+        workload.text = {f: [] for f in text_fields}
+        parts = ["Log Analytics export"] if columns[TIMESTAMP] != TIMESTAMP else []
+        if DURATION_MS in columns:
+            parts.append(f"response times from {columns[DURATION_MS]}")
+        workload.description = ", ".join(parts)
+        return workload
+
+    def values(self, columns: dict[str, str], rows: Iterator[_Row]) -> Workload:
+        workload = self.empty_workload(columns)
+        times, prompts, completions = workload.times, workload.prompt, workload.completion
+        streams = workload.stream
+        durations = workload.durations
+        text = workload.text
+        text_fields = list(text)
         consumers = self.needs.consumers
         time_column, prompt_column = columns[TIMESTAMP], columns[PROMPT_TOKENS]
         completion_column = columns[COMPLETION_TOKENS]
@@ -317,30 +362,14 @@ class _Reader:
             prompts.append(prompt or 0)
             completions.append(completion or 0)
             streams.append(stream)
-        workload.durations = durations
-        workload.text = text
-        parts = ["Log Analytics export"] if time_column != TIMESTAMP else []
-        if duration_column is not None:
-            parts.append(f"response times from {duration_column}")
-        workload.description = ", ".join(parts)
         return workload
 
     def timestamp(self, where: str, value: Any, naive_is_utc: bool) -> int | None:
-        text = _text(value).strip()
         try:
-            moment = datetime.fromisoformat(text)
-        except ValueError:
-            self.problem(where, f"timestamp {text!r} is not an ISO 8601 date and time")
+            return timestamp_ms(_text(value), naive_is_utc)
+        except ValueError as error:
+            self.problem(where, str(error))
             return None
-        if moment.tzinfo is None:
-            if not naive_is_utc:
-                self.problem(where, f"timestamp {text!r} has no UTC offset: add Z for UTC")
-                return None
-            moment = moment.replace(tzinfo=UTC)
-        if not EARLIEST <= moment < LATEST:
-            self.problem(where, f"timestamp {text!r} is outside the years 1970 to 9998")
-            return None
-        return to_ms(moment)
 
     def count(self, where: str, column: str, value: Any, most: int = MAX_TOKENS) -> int | None:
         if isinstance(value, int) and not isinstance(value, bool):
@@ -366,12 +395,37 @@ class _Reader:
     def flag(self, where: str, column: str, value: Any) -> int:
         if isinstance(value, bool):
             return int(value)
-        text = _text(value).strip().lower()
-        if text in _TRUE:
-            return 1
-        if text not in _FALSE:
-            self.problem(where, f"{column} {text!r} is not true or false")
+        flag = flag_value(_text(value))
+        if flag is None:
+            self.problem(where, f"{column} {_text(value).strip().lower()!r} is not true or false")
+            return 0
+        return flag
+
+
+def timestamp_ms(text: str, naive_is_utc: bool) -> int:
+    """Milliseconds of an ISO 8601 timestamp cell; ValueError with the message to report."""
+    text = text.strip()
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"timestamp {text!r} is not an ISO 8601 date and time") from None
+    if moment.tzinfo is None:
+        if not naive_is_utc:
+            raise ValueError(f"timestamp {text!r} has no UTC offset: add Z for UTC")
+        moment = moment.replace(tzinfo=UTC)
+    if not EARLIEST <= moment < LATEST:
+        raise ValueError(f"timestamp {text!r} is outside the years 1970 to 9998")
+    return to_ms(moment)
+
+
+def flag_value(text: str) -> int | None:
+    """1 or 0 for a stream cell (true/false, 1/0, yes/no, empty), None when it is neither."""
+    text = text.strip().lower()
+    if text in _TRUE:
+        return 1
+    if text in _FALSE:
         return 0
+    return None
 
 
 def _place(where: str) -> str:

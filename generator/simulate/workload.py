@@ -11,6 +11,16 @@ from array import array
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+#: Largest token count of one request, and longest response time (ms), a trace may give: the
+#: spec's largest limit (2**31 - 1, schema maximum of tokensPerMinute and quota) is far above
+#: any model's context, and the workload's columns are 64-bit.
+MAX_TOKENS = 2**31 - 1
+MAX_DURATION_MS = 2**31 - 1
+#: Times a trace may hold: quota periods (Yearly, Monthly) are computed as calendar dates, and
+#: Python's dates end in the year 9999.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 1, 1, tzinfo=UTC)
+
 #: Field names (and native trace column names).
 TIMESTAMP = "timestamp"
 CONSUMER = "consumer"

@@ -1,0 +1,303 @@
+"""Replay requests through token-limit counters, in time order, one pass.
+
+Events are request arrivals (in workload order) and responses (a heap keyed by end time; a
+response due at the same millisecond as an arrival is counted first). Each arrival is checked
+against its slot's limits by the rules in `semantics`; tokens go into the counter when
+`semantics` says they are counted. Each counter keeps a minute window and a quota period; a slot
+is the set of limits a request is checked against (a budget, or per counter when `suggest`
+tries candidate limits), so counters shared between slots behave as APIM's shared counters do.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from heapq import heappop, heappush
+
+from generator.simulate import semantics
+from generator.simulate.semantics import (
+    ALLOWED,
+    MINUTE_MS,
+    QUOTA_EXCEEDED,
+    RATE_LIMITED,
+    Assumptions,
+)
+from generator.simulate.workload import Workload
+
+
+@dataclass(frozen=True)
+class Slot:
+    """The limits a request is checked against; None = not limited that way."""
+
+    tokens_per_minute: int | None = None
+    quota: int | None = None
+    quota_period: str | None = None
+
+
+@dataclass
+class Routing:
+    """Where each request goes: its slot and counter (and dimension combination)."""
+
+    slot_of: Sequence[int]
+    counter_of: Sequence[int]
+    slots: Sequence[Slot]
+    counters: int
+    combo_of: Sequence[int] | None = None
+    combos: int = 0
+
+
+@dataclass
+class Tally:
+    """Per-counter totals, as columns indexed by counter id."""
+
+    requests: list[int]
+    allowed: list[int]
+    rate_limited: list[int]
+    quota_exceeded: list[int]
+    prompt_tokens: list[int]
+    completion_tokens: list[int]
+    #: Most tokens counted in one minute window (sliding or calendar, as simulated).
+    peak: list[int]
+    #: Time of the first 429 or 403 (ms), -1 if none; the longest Retry-After given (s).
+    first_throttle: list[int]
+    max_retry_after: list[int]
+
+    @classmethod
+    def zeros(cls, size: int) -> Tally:
+        def zeros() -> list[int]:
+            return [0] * size
+
+        return cls(
+            zeros(), zeros(), zeros(), zeros(), zeros(), zeros(), zeros(), [-1] * size, zeros()
+        )
+
+
+@dataclass
+class Result:
+    #: Per request: ALLOWED, RATE_LIMITED or QUOTA_EXCEEDED, and the Retry-After (s, 0 allowed).
+    status: bytearray
+    retry_after: array[int]
+    tally: Tally
+    #: Per counter and UTC minute (with `detail`): tokens requested (refused requests too, at
+    #: arrival), tokens counted, 429s and 403s.
+    minute_demand: list[dict[int, int]] = field(default_factory=list)
+    minute_tokens: list[dict[int, int]] = field(default_factory=list)
+    minute_rate_limited: list[dict[int, int]] = field(default_factory=list)
+    minute_quota_exceeded: list[dict[int, int]] = field(default_factory=list)
+    #: Per dimension combination: requests, prompt and completion tokens of allowed requests.
+    combo_requests: list[int] = field(default_factory=list)
+    combo_prompt: list[int] = field(default_factory=list)
+    combo_completion: list[int] = field(default_factory=list)
+
+
+class _SlidingMinute:
+    """Tokens counted in the last 60 s: (time, tokens) entries leave the window 60 s later."""
+
+    def __init__(self, counters: int) -> None:
+        self.entries: list[deque[tuple[int, int]]] = [deque() for _ in range(counters)]
+        self.sums = [0] * counters
+
+    def used(self, counter: int, t: int) -> int:
+        entries, total, cutoff = self.entries[counter], self.sums[counter], t - MINUTE_MS
+        while entries and entries[0][0] <= cutoff:
+            total -= entries.popleft()[1]
+        self.sums[counter] = total
+        return total
+
+    def add(self, counter: int, t: int, tokens: int) -> int:
+        """Count `tokens` at `t`; returns the window's new total."""
+        total = self.used(counter, t) + tokens
+        self.entries[counter].append((t, tokens))
+        self.sums[counter] = total
+        return total
+
+    def wait(self, counter: int, t: int, needed: int, limit: int) -> int:
+        """Ms until `needed` tokens fit, as counted tokens leave the window."""
+        if needed > limit:
+            return MINUTE_MS
+        total = self.sums[counter]
+        for counted_at, tokens in self.entries[counter]:
+            total -= tokens
+            if total + needed <= limit:
+                return counted_at + MINUTE_MS - t
+        return MINUTE_MS
+
+
+class _FixedMinute:
+    """Tokens counted in the current UTC calendar minute."""
+
+    def __init__(self, counters: int) -> None:
+        self.minute = [-1] * counters
+        self.sums = [0] * counters
+
+    def used(self, counter: int, t: int) -> int:
+        minute = t // MINUTE_MS
+        if self.minute[counter] != minute:
+            self.minute[counter] = minute
+            self.sums[counter] = 0
+        return self.sums[counter]
+
+    def add(self, counter: int, t: int, tokens: int) -> int:
+        total = self.used(counter, t) + tokens
+        self.sums[counter] = total
+        return total
+
+    def wait(self, counter: int, t: int, needed: int, limit: int) -> int:
+        return semantics.minute_bounds(t)[1] - t
+
+
+def replay(
+    workload: Workload,
+    routing: Routing,
+    *,
+    estimate_prompt_tokens: bool,
+    assumptions: Assumptions,
+    detail: bool = True,
+) -> Result:
+    """Replay `workload`; `detail` adds the per-minute series and dimension totals."""
+    n = len(workload)
+    times, prompts, completions, streams = (
+        workload.times,
+        workload.prompt,
+        workload.completion,
+        workload.stream,
+    )
+    durations = workload.durations
+    default_latency = assumptions.latency_ms
+    slot_of, counter_of = routing.slot_of, routing.counter_of
+    slot_tpm = [s.tokens_per_minute for s in routing.slots]
+    slot_quota = [s.quota for s in routing.slots]
+    slot_period = [s.quota_period for s in routing.slots]
+    counters = routing.counters
+    window = (
+        _SlidingMinute(counters)
+        if assumptions.minute_window == "sliding"
+        else _FixedMinute(counters)
+    )
+    used, add, wait = window.used, window.add, window.wait
+    week_start = assumptions.week_start
+    admission = assumptions.admission
+    quota_end = [-1] * counters
+    quota_used = [0] * counters
+    tally = Tally.zeros(counters)
+    requests, allowed, peak = tally.requests, tally.allowed, tally.peak
+    prompt_total, completion_total = tally.prompt_tokens, tally.completion_tokens
+    status = bytearray(n)
+    retry_after = array("l", [0]) * n
+    minute_demand: list[dict[int, int]] = [{} for _ in range(counters)] if detail else []
+    minute_tokens: list[dict[int, int]] = [{} for _ in range(counters)] if detail else []
+    minute_429: list[dict[int, int]] = [{} for _ in range(counters)] if detail else []
+    minute_403: list[dict[int, int]] = [{} for _ in range(counters)] if detail else []
+    combo_of = routing.combo_of if detail else None
+    combos = routing.combos if combo_of is not None else 0
+    combo_requests, combo_prompt, combo_completion = [0] * combos, [0] * combos, [0] * combos
+    tokens_needed, admits = semantics.tokens_needed, semantics.admits
+    counted_on_arrival = semantics.prompt_counted_on_arrival
+    pending: list[tuple[int, int, int, int, int]] = []
+
+    def quota_window(counter: int, slot: int, t: int) -> int:
+        """Tokens used in the quota period holding `t` (a new period starts from zero)."""
+        if t >= quota_end[counter]:
+            period = slot_period[slot]
+            assert period is not None
+            quota_end[counter] = semantics.period_bounds(period, t, week_start)[1]
+            quota_used[counter] = 0
+        return quota_used[counter]
+
+    def count(counter: int, slot: int, t: int, tokens: int) -> None:
+        total = add(counter, t, tokens)
+        if total > peak[counter]:
+            peak[counter] = total
+        if slot_quota[slot] is not None:
+            quota_window(counter, slot, t)
+            quota_used[counter] += tokens
+        if detail:
+            series = minute_tokens[counter]
+            minute = t // MINUTE_MS
+            series[minute] = series.get(minute, 0) + tokens
+
+    previous = times[0] if n else 0
+    for i in range(n):
+        t = times[i]
+        if t < previous:
+            raise ValueError(f"request {i} arrives before the one ahead of it: sort the workload")
+        previous = t
+        while pending and pending[0][0] <= t:
+            end, _, counter, slot, tokens = heappop(pending)
+            count(counter, slot, end, tokens)
+        counter, slot = counter_of[i], slot_of[i]
+        prompt = prompts[i]
+        early = counted_on_arrival(estimate_prompt_tokens, bool(streams[i]))
+        needed = tokens_needed(early, prompt, admission)
+        requests[counter] += 1
+        if detail:
+            demand = minute_demand[counter]
+            minute = t // MINUTE_MS
+            demand[minute] = demand.get(minute, 0) + prompt + completions[i]
+        outcome, wait_ms = ALLOWED, 0
+        quota = slot_quota[slot]
+        if quota is not None and not admits(quota_window(counter, slot, t), quota, needed):
+            outcome, wait_ms = QUOTA_EXCEEDED, quota_end[counter] - t
+        else:
+            limit = slot_tpm[slot]
+            if limit is not None and not admits(used(counter, t), limit, needed):
+                outcome, wait_ms = RATE_LIMITED, wait(counter, t, needed, limit)
+        if outcome != ALLOWED:
+            status[i] = outcome
+            seconds = semantics.retry_after_seconds(wait_ms)
+            retry_after[i] = seconds
+            _refused(tally, counter, outcome, t, seconds)
+            if detail:
+                refusals = (minute_429 if outcome == RATE_LIMITED else minute_403)[counter]
+                minute = t // MINUTE_MS
+                refusals[minute] = refusals.get(minute, 0) + 1
+            continue
+        completion = completions[i]
+        allowed[counter] += 1
+        prompt_total[counter] += prompt
+        completion_total[counter] += completion
+        if combo_of is not None:
+            combo = combo_of[i]
+            combo_requests[combo] += 1
+            combo_prompt[combo] += prompt
+            combo_completion[combo] += completion
+        later = completion
+        if early:
+            count(counter, slot, t, prompt)
+        else:
+            later += prompt
+        duration = durations[i] if durations is not None else -1
+        if duration < 0:
+            duration = default_latency
+        if duration == 0:
+            count(counter, slot, t, later)
+        else:
+            heappush(pending, (t + duration, i, counter, slot, later))
+    while pending:  # responses after the last arrival still count (peaks, minute series)
+        end, _, counter, slot, tokens = heappop(pending)
+        count(counter, slot, end, tokens)
+    return Result(
+        status,
+        retry_after,
+        tally,
+        minute_demand,
+        minute_tokens,
+        minute_429,
+        minute_403,
+        combo_requests,
+        combo_prompt,
+        combo_completion,
+    )
+
+
+def _refused(tally: Tally, counter: int, outcome: int, t: int, seconds: int) -> None:
+    if outcome == RATE_LIMITED:
+        tally.rate_limited[counter] += 1
+    else:
+        tally.quota_exceeded[counter] += 1
+    if tally.first_throttle[counter] < 0:
+        tally.first_throttle[counter] = t
+    if seconds > tally.max_retry_after[counter]:
+        tally.max_retry_after[counter] = seconds
