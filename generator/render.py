@@ -22,6 +22,7 @@ from generator.errors import TokengateError
 from generator.insights_plan import insights_plan
 from generator.model import Account, Gateway, Product
 from generator.naming import GATEWAY_TAG, apim_name_prefix, subdomain_prefix
+from generator.policy_features import policy_sections
 from generator.resources import resource_dir
 from generator.summary_plan import summary_plan
 
@@ -395,10 +396,13 @@ def plan(gateway: Gateway) -> tuple[list[TemplateJob], dict[str, str]]:
     for number, (batch, group) in enumerate(products, start=1):
         context = {**base, "products": group, "batch_number": number, "batch_total": len(products)}
         jobs.append(TemplateJob(batch.module_path, "modules/products.bicep.j2", context))
-    jobs.append(TemplateJob(api_policy_path(gateway), "api-policy.xml.j2", base))
+    api_policy = {**base, "policy_sections": policy_sections(gateway)}
+    jobs.append(TemplateJob(api_policy_path(gateway), "api-policy.xml.j2", api_policy))
     jobs += [
         TemplateJob(
-            product_policy_path(product), "product-policy.xml.j2", {**base, "product": product}
+            product_policy_path(product),
+            "product-policy.xml.j2",
+            {**base, "product": product, "policy_sections": policy_sections(gateway, product)},
         )
         for product in gateway.products
     ]
