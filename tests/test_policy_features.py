@@ -15,6 +15,7 @@ from jinja2 import nodes
 
 from generator import policy_features, render
 from generator.policy_features import FEATURES, PolicyFeature, Scope, Section, policy_sections
+from generator.verify import policy_catalog
 from tests.support import FIXTURES, REPO, compiled
 
 FRAGMENTS = REPO / "policy_templates" / "features"
@@ -43,6 +44,8 @@ def test_fragment_defines_a_macro_for_each_declared_section_and_no_other(
 
 
 def test_sections_are_in_document_order_with_valid_macro_names() -> None:
+    """The sections verify checks (policy_catalog.SECTIONS) are the ones features can fill."""
+    assert tuple(s.value for s in Section) == policy_catalog.SECTIONS
     assert [s.value for s in Section] == ["inbound", "backend", "outbound", "on-error"]
     assert all(s.macro.isidentifier() for s in Section)
 
