@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -28,7 +29,7 @@ def files_of(name: str) -> dict[str, str]:
     return {path: f.content for path, f in compiled(GOOD[name]).files.items()}
 
 
-def spec_data(name: str) -> dict[str, object]:
+def spec_data(name: str) -> dict[str, Any]:
     data = yaml.safe_load(GOOD[name].read_text(encoding="utf-8"))
     assert isinstance(data, dict)
     return data
@@ -141,7 +142,7 @@ def test_app_insights_refuses_keys_unless_the_spec_keeps_them(name: str) -> None
     monitoring = files_of(name).get("modules/monitoring.bicep", "")
     if "Microsoft.Insights/components@" not in monitoring:
         return
-    keep = spec_data(name).get("monitoring", {}).get("appInsightsLocalAuth", False)  # type: ignore[union-attr]
+    keep = spec_data(name).get("monitoring", {}).get("appInsightsLocalAuth", False)
     assert f"DisableLocalAuth: {'false' if keep else 'true'}" in monitoring
 
 

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import openai
 from emulator_support import lab_data, running, write_spec
+from openai.types.chat import ChatCompletionMessageParam
 
 API_VERSION = "2024-10-21"
-HELLO = [{"role": "user", "content": "Hello"}]
+HELLO: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Hello"}]
 
 
 def test_forwarding_sends_the_credential_not_the_consumer_key(tmp_path: Path) -> None:

@@ -121,7 +121,9 @@ def test_action_group_emails_every_address_of_the_spec() -> None:
         r for r in resources(result.files[MODULE].content).values() if r.type == ACTION_GROUP
     )
     receivers = group.body["properties"]["emailReceivers"]
-    alerts = result.gateway.insights.alerts  # type: ignore[union-attr]
+    assert result.gateway.insights is not None
+    alerts = result.gateway.insights.alerts
+    assert alerts is not None
     assert [r["emailAddress"] for r in receivers] == list(alerts.emails)
     assert len({r["name"] for r in receivers}) == len(receivers)
     assert all(r["useCommonAlertSchema"] is True for r in receivers)

@@ -8,9 +8,12 @@ import xml.etree.ElementTree as ET
 from pathlib import PurePosixPath
 
 import pytest
+import tree_sitter
 from support import (
     GOOD_SPECS,
+    FileSnapshot,
     compiled,
+    node_text,
     nodes_of_type,
     parse_bicep,
     rendered_files,
@@ -31,7 +34,7 @@ def ids(item: tuple[str, RenderedFile]) -> str:
 
 
 @pytest.mark.parametrize("item", RENDERED, ids=ids)
-def test_snapshot(item: tuple[str, RenderedFile], file_snapshot) -> None:  # type: ignore[no-untyped-def]
+def test_snapshot(item: tuple[str, RenderedFile], file_snapshot: FileSnapshot) -> None:
     _, rendered = item
     suffix = PurePosixPath(rendered.path).suffix.lstrip(".")
     assert rendered.content == file_snapshot(suffix)
@@ -79,11 +82,11 @@ def test_bicep_paths_resolve(item: tuple[str, RenderedFile]) -> None:
     referenced = []
     for module in nodes_of_type(tree, "module_declaration"):
         path_node = next(c for c in module.children if c.type == "string")
-        referenced.append(path_node.text.decode().strip("'"))
+        referenced.append(node_text(path_node).strip("'"))
     for call in nodes_of_type(tree, "call_expression"):
         if call.children[0].text == b"loadTextContent":
             argument = nodes_of_type_in(call, "string")[0]
-            referenced.append(argument.text.decode().strip("'"))
+            referenced.append(node_text(argument).strip("'"))
     for path in referenced:
         target = _normalize(folder / path)
         assert target in files, f"{rendered.path} refers to {path}, which is not rendered"
@@ -91,8 +94,9 @@ def test_bicep_paths_resolve(item: tuple[str, RenderedFile]) -> None:
         assert any(p.endswith(".xml") for p in referenced), "the API policy is not loaded"
 
 
-def nodes_of_type_in(node, kind):  # type: ignore[no-untyped-def]
-    found, stack = [], [node]
+def nodes_of_type_in(node: tree_sitter.Node, kind: str) -> list[tree_sitter.Node]:
+    found: list[tree_sitter.Node] = []
+    stack = [node]
     while stack:
         current = stack.pop()
         if current.type == kind:

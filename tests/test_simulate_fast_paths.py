@@ -254,7 +254,7 @@ def replays(draw: st.DrawFn) -> tuple[Workload, Routing, bool, Assumptions, bool
     return workload, routing, draw(st.booleans()), assumptions, draw(st.booleans())
 
 
-def result_data(result: Result) -> dict[str, object]:
+def result_data(result: Result | engine_before.Result) -> dict[str, object]:
     return {
         "status": bytes(result.status),
         "retry_after": list(result.retry_after),
