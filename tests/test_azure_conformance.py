@@ -181,7 +181,12 @@ def test_the_llm_fixture_exists() -> None:
 def _breaker_blocks(name: str) -> dict[str, str]:
     api = files_of(name)["modules/api.bicep"]
     blocks = resource_blocks(api, "Microsoft.ApiManagement/service/backends")
-    return {re.search(r"name: (\S+)", b).group(1): b for b in blocks}  # type: ignore[union-attr]
+    by_name: dict[str, str] = {}
+    for block in blocks:
+        name_line = re.search(r"name: (\S+)", block)
+        assert name_line, block
+        by_name[name_line.group(1)] = block
+    return by_name
 
 
 def test_a_lone_backend_gets_no_circuit_breaker() -> None:

@@ -222,7 +222,8 @@ def test_workbook_charts_run_the_query_files() -> None:
     }.items():
         assert by_name[name]["query"] == queries[path], name
         assert by_name[name]["crossComponentResources"] == ["/workspaces/log"]
-    dimensions = result.gateway.token_metrics.dimensions  # type: ignore[union-attr]
+    assert result.gateway.token_metrics is not None
+    dimensions = result.gateway.token_metrics.dimensions
     for index, dimension in enumerate(dimensions, start=1):
         chart = by_name[f"tokens-by-dimension-{index}"]
         assert chart["query"] == (

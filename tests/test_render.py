@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 import pytest
 import tree_sitter
@@ -41,7 +41,7 @@ def test_snapshot(item: tuple[str, RenderedFile], file_snapshot: FileSnapshot) -
 
 
 @pytest.mark.parametrize("spec", GOOD_SPECS, ids=lambda p: p.stem)
-def test_output_set_is_complete(spec) -> None:  # type: ignore[no-untyped-def]
+def test_output_set_is_complete(spec: Path) -> None:
     files = compiled(spec).files
     for required in (
         "main.bicep",
@@ -135,7 +135,7 @@ def test_policy_xml_structure(item: tuple[str, RenderedFile]) -> None:
 
 
 @pytest.mark.parametrize("spec", GOOD_SPECS, ids=lambda p: p.stem)
-def test_policy_matches_model(spec) -> None:  # type: ignore[no-untyped-def]
+def test_policy_matches_model(spec: Path) -> None:
     """The token-limit elements carry exactly the model's limits, one per consumer branch."""
     result = compiled(spec)
     gateway: Gateway = result.gateway
@@ -168,7 +168,7 @@ def test_policy_matches_model(spec) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("spec", GOOD_SPECS, ids=lambda p: p.stem)
-def test_render_is_deterministic(spec) -> None:  # type: ignore[no-untyped-def]
+def test_render_is_deterministic(spec: Path) -> None:
     first = compile_path(spec)
     second = render(first.gateway)
     assert {p: f.content for p, f in first.files.items()} == {
@@ -177,7 +177,7 @@ def test_render_is_deterministic(spec) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("spec", GOOD_SPECS, ids=lambda p: p.stem)
-def test_no_secrets_in_output(spec) -> None:  # type: ignore[no-untyped-def]
+def test_no_secrets_in_output(spec: Path) -> None:
     for path, rendered in compiled(spec).files.items():
         text = rendered.content
         for forbidden in (
