@@ -11,6 +11,7 @@ import pytest
 from generator.model import CounterKey
 from generator.model.kinds import ApiFamily, CounterKeyKind, DeploymentScope, QuotaPeriod
 from generator.resources import spec_schema
+from generator.simulate import semantics
 
 
 def _at(pointer: str) -> dict[str, Any]:
@@ -25,10 +26,11 @@ def _at(pointer: str) -> dict[str, Any]:
     ("literal", "pointer"),
     [
         (QuotaPeriod, "/$defs/quotaPeriod"),
+        (semantics.QuotaPeriod, "/$defs/quotaPeriod"),  # the simulator's own copy
         (ApiFamily, "/properties/api/properties/family"),
         (DeploymentScope, "/properties/deployment/properties/scope"),
     ],
-    ids=["quota-period", "api-family", "deployment-scope"],
+    ids=["quota-period", "simulate-quota-period", "api-family", "deployment-scope"],
 )
 def test_literal_values_are_the_schema_enum(literal: object, pointer: str) -> None:
     assert list(get_args(literal)) == _at(pointer)["enum"]
