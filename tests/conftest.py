@@ -7,6 +7,7 @@ from functools import cache
 
 import pytest
 from hypothesis import HealthCheck, settings
+from support import FileSnapshot
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
@@ -31,7 +32,7 @@ def snapshot_extension(suffix: str) -> type[SingleFileSnapshotExtension]:
 
 
 @pytest.fixture
-def file_snapshot(snapshot: SnapshotAssertion):  # type: ignore[no-untyped-def]
+def file_snapshot(snapshot: SnapshotAssertion) -> FileSnapshot:
     """`file_snapshot("bicep") == text` stores the snapshot as a .bicep file."""
 
     def with_suffix(suffix: str) -> SnapshotAssertion:

@@ -43,7 +43,8 @@ class Emulator:
 
     def metrics(self) -> str:
         with urllib.request.urlopen(self.url + "/metrics", timeout=10) as response:
-            return response.read().decode("utf-8")
+            body: bytes = response.read()
+            return body.decode("utf-8")
 
     def requests_with_status(self, status: int) -> int:
         total = 0
@@ -98,9 +99,8 @@ def running(
             except queue.Empty:
                 raise AssertionError(f"no banner within {START_SECONDS}s: {banner}") from None
             if line == "\0EOF":
-                raise AssertionError(
-                    f"emulate exited {process.wait()}: {banner} {process.stderr.read()}"
-                )
+                stderr = process.stderr.read() if process.stderr else ""
+                raise AssertionError(f"emulate exited {process.wait()}: {banner} {stderr}")
             banner.append(line)
         url = banner[0].split(" at ", 1)[1].split(" ", 1)[0]
         keys = json.loads(keys_file.read_text(encoding="utf-8"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
 
@@ -14,9 +14,13 @@ import tree_sitter_bicep
 from jsonschema import Draft4Validator
 from referencing import Registry
 from referencing.jsonschema import DRAFT4
+from syrupy.assertion import SnapshotAssertion
 
 from generator.pipeline import Compiled, compile_path
 from generator.render import RenderedFile
+
+# The conftest `file_snapshot` fixture: `file_snapshot("bicep") == text` keeps a .bicep snapshot.
+FileSnapshot = Callable[[str], SnapshotAssertion]
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "tests" / "fixtures"
@@ -93,6 +97,13 @@ def syntax_problems(tree: tree_sitter.Tree) -> list[str]:
             )
         stack.extend(node.children)
     return problems
+
+
+def node_text(node: tree_sitter.Node) -> str:
+    """The node's source text; tree-sitter types `text` as optional, but a tree parsed from
+    bytes always keeps it, so a missing text is a test failure, not a case to handle."""
+    assert node.text is not None, f"{node.type} node without source text"
+    return node.text.decode()
 
 
 def nodes_of_type(tree: tree_sitter.Tree, kind: str) -> list[tree_sitter.Node]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -28,7 +29,7 @@ def files_of(name: str) -> dict[str, str]:
     return {path: f.content for path, f in compiled(GOOD[name]).files.items()}
 
 
-def spec_data(name: str) -> dict[str, object]:
+def spec_data(name: str) -> dict[str, Any]:
     data = yaml.safe_load(GOOD[name].read_text(encoding="utf-8"))
     assert isinstance(data, dict)
     return data
@@ -141,7 +142,7 @@ def test_app_insights_refuses_keys_unless_the_spec_keeps_them(name: str) -> None
     monitoring = files_of(name).get("modules/monitoring.bicep", "")
     if "Microsoft.Insights/components@" not in monitoring:
         return
-    keep = spec_data(name).get("monitoring", {}).get("appInsightsLocalAuth", False)  # type: ignore[union-attr]
+    keep = spec_data(name).get("monitoring", {}).get("appInsightsLocalAuth", False)
     assert f"DisableLocalAuth: {'false' if keep else 'true'}" in monitoring
 
 
@@ -180,7 +181,12 @@ def test_the_llm_fixture_exists() -> None:
 def _breaker_blocks(name: str) -> dict[str, str]:
     api = files_of(name)["modules/api.bicep"]
     blocks = resource_blocks(api, "Microsoft.ApiManagement/service/backends")
-    return {re.search(r"name: (\S+)", b).group(1): b for b in blocks}  # type: ignore[union-attr]
+    by_name: dict[str, str] = {}
+    for block in blocks:
+        name_line = re.search(r"name: (\S+)", block)
+        assert name_line, block
+        by_name[name_line.group(1)] = block
+    return by_name
 
 
 def test_a_lone_backend_gets_no_circuit_breaker() -> None:

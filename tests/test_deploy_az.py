@@ -336,12 +336,17 @@ def _forget_fake_azure_modules() -> Iterator[None]:
 def test_declining_the_question_deploys_nothing(fake: FakeCli, out: Path) -> None:
     questions: list[str] = []
     printed = io.StringIO()
+
+    def decline(question: str) -> bool:
+        questions.append(question)
+        return False
+
     console = Console(
-        out=lambda line: printed.write(line + "\n"),
-        err=lambda line: printed.write(line + "\n"),
+        out=lambda line: print(line, file=printed),
+        err=lambda line: print(line, file=printed),
         progress_stream=printed,
         interactive=False,
-        confirm=lambda question: questions.append(question) or False,
+        confirm=decline,
     )
     deploy(compile_path(None), DeployOptions(out=out, resource_group="rg-lab"), console)
     assert questions == [

@@ -17,6 +17,7 @@ from jsonschema import Draft201909Validator
 from support import (
     FIXTURES,
     GOOD_SPECS,
+    FileSnapshot,
     compiled,
     parameters_validator,
     parse_bicep,
@@ -120,11 +121,11 @@ def test_spec_resource_group_replaces_the_default() -> None:
     assert "param resourceGroupName string = 'rg-${environmentName}'" in default
 
 
-def test_lab_entry_snapshot(file_snapshot) -> None:  # type: ignore[no-untyped-def]
+def test_lab_entry_snapshot(file_snapshot: FileSnapshot) -> None:
     assert project_of_lab()["infra/main.bicep"] == file_snapshot("bicep")
 
 
-def test_lab_azure_yaml_snapshot(file_snapshot) -> None:  # type: ignore[no-untyped-def]
+def test_lab_azure_yaml_snapshot(file_snapshot: FileSnapshot) -> None:
     assert project_of_lab()["azure.yaml"] == file_snapshot("yaml")
 
 

@@ -161,8 +161,8 @@ def test_down_asks_first_on_a_terminal(
 
     out, err = io.StringIO(), io.StringIO()
     console = Console(
-        out=lambda line: out.write(line + "\n"),
-        err=lambda line: err.write(line + "\n"),
+        out=lambda line: print(line, file=out),
+        err=lambda line: print(line, file=err),
         progress_stream=err,
         interactive=False,
         confirm=confirm,

@@ -133,8 +133,8 @@ def test_deploy_polls_operations_while_az_runs(fake: FakeCli, tmp_path: Path) ->
     fake.answer("az", "deployment", "group", "create", sleep=1.5, stdout=deployment)
     out, err = io.StringIO(), io.StringIO()
     console = Console(
-        out=lambda line: out.write(line + "\n"),
-        err=lambda line: err.write(line + "\n"),
+        out=lambda line: print(line, file=out),
+        err=lambda line: print(line, file=err),
         progress_stream=err,
         interactive=False,
         confirm=None,

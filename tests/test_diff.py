@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from support import FIXTURES
+from support import FIXTURES, FileSnapshot
 
 from generator.cli import main
 from generator.diff.semantic import MAX_LISTED, model_changes, tier_change_note
@@ -70,7 +70,7 @@ def test_semantic_summary(case: str) -> None:
 
 @pytest.mark.parametrize("case", CASES)
 @pytest.mark.parametrize("fmt", ["text", "markdown"])
-def test_diff_snapshot(case: str, fmt: str, file_snapshot) -> None:  # type: ignore[no-untyped-def]
+def test_diff_snapshot(case: str, fmt: str, file_snapshot: FileSnapshot) -> None:
     code, out, err = invoke(
         "old/tokengate.yaml", "new/tokengate.yaml", "--format", fmt, cwd=PAIRS / case
     )

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import openai
 from emulator_support import lab_data, running, write_spec
+from openai.types.chat import ChatCompletionMessageParam
 
 API_VERSION = "2024-10-21"
-HELLO = [{"role": "user", "content": "Hello"}]
+HELLO: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Hello"}]
 
 
 def test_forwarding_sends_the_credential_not_the_consumer_key(tmp_path: Path) -> None:
@@ -57,7 +58,9 @@ def test_forwarding_sends_the_credential_not_the_consumer_key(tmp_path: Path) ->
             except openai.RateLimitError:
                 limited = True
             upstream_metrics = upstream.metrics()
-    assert raw.parse().usage.total_tokens == 58  # type: ignore[union-attr]
+    usage = raw.parse().usage
+    assert usage is not None
+    assert usage.total_tokens == 58
     assert raw.headers["x-gateway-remaining-tokens"] == str(100 - 58)
     assert streamed[-1].usage is not None and streamed[-1].usage.completion_tokens == 30
     # 58 + 38 = 96 counted from the upstream's answers: the third prompt (8) does not fit.

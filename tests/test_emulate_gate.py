@@ -19,12 +19,12 @@ import pytest
 from support import FIXTURES
 
 from generator.emulate import policy
-from generator.emulate.gate import Call, Gate
+from generator.emulate.gate import Call, Gate, Ticket
 from generator.emulate.keys import consumer_keys, read_keys
 from generator.pipeline import compile_path
 from generator.simulate import plan as plans
 from generator.simulate import simulation
-from generator.simulate.semantics import HTTP_STATUS, Assumptions
+from generator.simulate.semantics import HTTP_STATUS, Assumptions, MinuteWindow
 from generator.simulate.workload import CONSUMER, Workload
 
 GOOD = FIXTURES / "specs" / "good"
@@ -59,14 +59,14 @@ def through_gate(
 ) -> list[tuple[int, int]]:
     clock = [float(START_MS)]
     gate = Gate(gate_plan, {}, assumptions, wall_ms=lambda: clock[0])
-    pending: list[tuple[int, int, object, int, int]] = []
+    pending: list[tuple[int, int, Ticket, int, int]] = []
     answers = []
     for i in range(len(load)):
         t = load.times[i]
         while pending and pending[0][0] <= t:
             end, _, ticket, prompt, completion = heapq.heappop(pending)
             clock[0] = end
-            gate.complete(ticket, prompt, completion)  # type: ignore[arg-type]
+            gate.complete(ticket, prompt, completion)
         clock[0] = t
         call = Call(
             consumer=load.text[CONSUMER][i],
@@ -92,13 +92,13 @@ def through_gate(
 @pytest.mark.parametrize("seed", [1, 2, 3])
 @pytest.mark.parametrize("window", ["sliding", "fixed"])
 def test_gate_and_replay_give_every_request_the_same_answer(
-    spec: str, seed: int, window: str
+    spec: str, seed: int, window: MinuteWindow
 ) -> None:
     gateway = compile_path(GOOD / spec).gateway
     gate_plan = plans.build(gateway)
     consumers = [c.name for c in gateway.consumers] or ["anyone"]
     load = workload(consumers, seed)
-    assumptions = Assumptions(minute_window=window)  # type: ignore[arg-type]
+    assumptions = Assumptions(minute_window=window)
     replayed = simulation.simulate(gate_plan, load, assumptions).result
     expected = [
         (HTTP_STATUS[s], r) for s, r in zip(replayed.status, replayed.retry_after, strict=True)

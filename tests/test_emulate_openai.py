@@ -16,10 +16,11 @@ from pathlib import Path
 import openai
 import pytest
 from emulator_support import Emulator, lab_data, running, write_spec
+from openai.types.chat import ChatCompletionMessageParam
 
 API_VERSION = "2024-10-21"
 #: "Hello" → 3 + ceil(5 / 4) + 3 = 8 prompt tokens.
-HELLO = [{"role": "user", "content": "Hello"}]
+HELLO: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Hello"}]
 HELLO_PROMPT = 8
 
 

@@ -57,7 +57,7 @@ HOSTILE_TEXT = st.sampled_from(
 )
 VALUES = st.one_of(
     HOSTILE_TEXT,
-    st.text(st.characters(exclude_categories=("Cs",)), max_size=12),
+    st.text(st.characters(exclude_categories=["Cs"]), max_size=12),
     st.integers(min_value=-(2**70), max_value=2**70),
     st.floats(allow_nan=True, allow_infinity=True),
     st.booleans(),
@@ -69,7 +69,7 @@ VALUES = st.one_of(
 
 @st.composite
 def hostile_specs(draw: st.DrawFn) -> dict[str, Any]:
-    data = yaml.safe_load(yaml.safe_dump(LAB))
+    data: dict[str, Any] = yaml.safe_load(yaml.safe_dump(LAB))
     for _ in range(draw(st.integers(min_value=1, max_value=3))):
         path = draw(st.sampled_from(PATHS))
         parent: Any = data

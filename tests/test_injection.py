@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -25,7 +26,7 @@ HOSTILE = [
 ]
 
 
-def spec_with(value: str) -> dict:  # type: ignore[type-arg]
+def spec_with(value: str) -> dict[str, Any]:
     header = "x-" + "".join(c for c in value if c in "'&$*+.^_`|~!#%") + "h"
     return {
         "name": "inject",
@@ -106,7 +107,9 @@ def test_header_name_reaches_csharp_literal_escaped(tmp_path: Path) -> None:
     data["tokenLimit"]["counterKey"] = "header:x-'&$h"
     spec.write_text(yaml.safe_dump(data), encoding="utf-8")
     policy = ET.fromstring(compile_path(spec).files["policies/api-azure-openai.xml"].content)
-    key = policy.find(".//azure-openai-token-limit").get("counter-key")  # type: ignore[union-attr]
+    limit = policy.find(".//azure-openai-token-limit")
+    assert limit is not None
+    key = limit.get("counter-key")
     assert (
         key == '@("api/azure-openai/consumer/team-a:" + '
         'context.Request.Headers.GetValueOrDefault("x-\'&$h", ""))'

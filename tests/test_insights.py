@@ -121,7 +121,9 @@ def test_action_group_emails_every_address_of_the_spec() -> None:
         r for r in resources(result.files[MODULE].content).values() if r.type == ACTION_GROUP
     )
     receivers = group.body["properties"]["emailReceivers"]
-    alerts = result.gateway.insights.alerts  # type: ignore[union-attr]
+    assert result.gateway.insights is not None
+    alerts = result.gateway.insights.alerts
+    assert alerts is not None
     assert [r["emailAddress"] for r in receivers] == list(alerts.emails)
     assert len({r["name"] for r in receivers}) == len(receivers)
     assert all(r["useCommonAlertSchema"] is True for r in receivers)
@@ -220,7 +222,8 @@ def test_workbook_charts_run_the_query_files() -> None:
     }.items():
         assert by_name[name]["query"] == queries[path], name
         assert by_name[name]["crossComponentResources"] == ["/workspaces/log"]
-    dimensions = result.gateway.token_metrics.dimensions  # type: ignore[union-attr]
+    assert result.gateway.token_metrics is not None
+    dimensions = result.gateway.token_metrics.dimensions
     for index, dimension in enumerate(dimensions, start=1):
         chart = by_name[f"tokens-by-dimension-{index}"]
         assert chart["query"] == (

@@ -173,7 +173,9 @@ def test_quota_alert_fires_for_consumers_above_the_threshold_only() -> None:
     calls, used = quota_calls()
     rule = alert_rules(result)["queries/consumer-quota-usage.kql"]
     rows = run(database(calls), rule["query"])
-    threshold = result.gateway.insights.alerts.quota_percent  # type: ignore[union-attr]
+    assert result.gateway.insights is not None
+    assert result.gateway.insights.alerts is not None
+    threshold = result.gateway.insights.alerts.quota_percent
     assert threshold is not None
     above = {n for n, t in used.items() if quota_percent(result.gateway, n, t) > threshold}
     assert {row["Consumer"] for row in rows} == above
@@ -203,7 +205,9 @@ def test_throttle_alert_fires_above_the_share_only(throttled: int, total: int) -
     con = database(throttling_calls(throttled, total))
     (rate,) = run(con, result.files["queries/throttled-rate.kql"].content)
     assert (rate["Requests"], rate["Throttled"]) == (total, throttled)
-    share = result.gateway.insights.alerts.throttled_percent  # type: ignore[union-attr]
+    assert result.gateway.insights is not None
+    assert result.gateway.insights.alerts is not None
+    share = result.gateway.insights.alerts.throttled_percent
     assert share is not None
     fires = bool(total) and 100 * throttled / total > share
     assert bool(run(con, rule["query"])) == fires

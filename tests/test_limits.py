@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
-from support import GOOD_SPECS, compiled, nodes_of_type, parse_bicep
+from support import GOOD_SPECS, compiled, node_text, nodes_of_type, parse_bicep
 
 from generator import pipeline
 from generator.errors import SpecInvalid
@@ -52,7 +52,7 @@ def test_resource_count_agrees_with_the_bicep_grammar(spec: Path) -> None:
                 loops = [c for c in node.children if c.type == "for_statement"]
                 if loops:
                     source = [c for c in loops[0].children if c.type == "identifier"][-1]
-                    expected += lengths[source.text.decode()]
+                    expected += lengths[node_text(source)]
                 else:
                     expected += 1
         assert fp.resources == expected, path

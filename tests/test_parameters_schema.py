@@ -4,13 +4,14 @@ deploymentParameters schema (draft-04), with its `$ref`s resolved from local cop
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from support import GOOD_SPECS, compiled, parameters_validator
 
 
 @pytest.mark.parametrize("spec", GOOD_SPECS, ids=lambda p: p.stem)
-def test_parameters_file_is_valid(spec) -> None:  # type: ignore[no-untyped-def]
+def test_parameters_file_is_valid(spec: Path) -> None:
     document = json.loads(compiled(spec).files["main.parameters.json"].content)
     errors = sorted(parameters_validator().iter_errors(document), key=str)
     assert errors == [], "\n".join(e.message for e in errors)
@@ -27,7 +28,7 @@ def test_validator_can_fail() -> None:
 
 
 @pytest.mark.parametrize("spec", GOOD_SPECS, ids=lambda p: p.stem)
-def test_parameters_match_main_bicep(spec) -> None:  # type: ignore[no-untyped-def]
+def test_parameters_match_main_bicep(spec: Path) -> None:
     """Every parameter in the file is declared in main.bicep, and every required one is given."""
     files = compiled(spec).files
     given = set(json.loads(files["main.parameters.json"].content)["parameters"])

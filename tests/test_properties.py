@@ -23,7 +23,7 @@ def _bounded_schema() -> dict[str, Any]:
     """The spec schema, narrowed so most examples also pass the semantic rules: small arrays,
     capacities inside every SKU's bounds, quota and period together, well-formed counter keys.
     What stays random is everything the templates must escape and every optional block."""
-    schema = json.loads(json.dumps(spec_schema()))
+    schema: dict[str, Any] = json.loads(json.dumps(spec_schema()))
     properties = schema["properties"]
     properties.pop("$schema")
     properties["consumers"]["maxItems"] = 4

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 import pytest
+import tree_sitter
 from support import (
     GOOD_SPECS,
+    FileSnapshot,
     compiled,
+    node_text,
     nodes_of_type,
     parse_bicep,
     rendered_files,
@@ -31,14 +34,14 @@ def ids(item: tuple[str, RenderedFile]) -> str:
 
 
 @pytest.mark.parametrize("item", RENDERED, ids=ids)
-def test_snapshot(item: tuple[str, RenderedFile], file_snapshot) -> None:  # type: ignore[no-untyped-def]
+def test_snapshot(item: tuple[str, RenderedFile], file_snapshot: FileSnapshot) -> None:
     _, rendered = item
     suffix = PurePosixPath(rendered.path).suffix.lstrip(".")
     assert rendered.content == file_snapshot(suffix)
 
 
 @pytest.mark.parametrize("spec", GOOD_SPECS, ids=lambda p: p.stem)
-def test_output_set_is_complete(spec) -> None:  # type: ignore[no-untyped-def]
+def test_output_set_is_complete(spec: Path) -> None:
     files = compiled(spec).files
     for required in (
         "main.bicep",
@@ -79,11 +82,11 @@ def test_bicep_paths_resolve(item: tuple[str, RenderedFile]) -> None:
     referenced = []
     for module in nodes_of_type(tree, "module_declaration"):
         path_node = next(c for c in module.children if c.type == "string")
-        referenced.append(path_node.text.decode().strip("'"))
+        referenced.append(node_text(path_node).strip("'"))
     for call in nodes_of_type(tree, "call_expression"):
         if call.children[0].text == b"loadTextContent":
             argument = nodes_of_type_in(call, "string")[0]
-            referenced.append(argument.text.decode().strip("'"))
+            referenced.append(node_text(argument).strip("'"))
     for path in referenced:
         target = _normalize(folder / path)
         assert target in files, f"{rendered.path} refers to {path}, which is not rendered"
@@ -91,8 +94,9 @@ def test_bicep_paths_resolve(item: tuple[str, RenderedFile]) -> None:
         assert any(p.endswith(".xml") for p in referenced), "the API policy is not loaded"
 
 
-def nodes_of_type_in(node, kind):  # type: ignore[no-untyped-def]
-    found, stack = [], [node]
+def nodes_of_type_in(node: tree_sitter.Node, kind: str) -> list[tree_sitter.Node]:
+    found: list[tree_sitter.Node] = []
+    stack = [node]
     while stack:
         current = stack.pop()
         if current.type == kind:
@@ -131,7 +135,7 @@ def test_policy_xml_structure(item: tuple[str, RenderedFile]) -> None:
 
 
 @pytest.mark.parametrize("spec", GOOD_SPECS, ids=lambda p: p.stem)
-def test_policy_matches_model(spec) -> None:  # type: ignore[no-untyped-def]
+def test_policy_matches_model(spec: Path) -> None:
     """The token-limit elements carry exactly the model's limits, one per consumer branch."""
     result = compiled(spec)
     gateway: Gateway = result.gateway
@@ -164,7 +168,7 @@ def test_policy_matches_model(spec) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("spec", GOOD_SPECS, ids=lambda p: p.stem)
-def test_render_is_deterministic(spec) -> None:  # type: ignore[no-untyped-def]
+def test_render_is_deterministic(spec: Path) -> None:
     first = compile_path(spec)
     second = render(first.gateway)
     assert {p: f.content for p, f in first.files.items()} == {
@@ -173,7 +177,7 @@ def test_render_is_deterministic(spec) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("spec", GOOD_SPECS, ids=lambda p: p.stem)
-def test_no_secrets_in_output(spec) -> None:  # type: ignore[no-untyped-def]
+def test_no_secrets_in_output(spec: Path) -> None:
     for path, rendered in compiled(spec).files.items():
         text = rendered.content
         for forbidden in (

@@ -81,7 +81,7 @@ def _scan() -> tuple[set[str], list[str]]:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         defined.update(_definitions(tree).values())
         where = path.relative_to(REPO)
-        bare += [f"{where}:{node.lineno}: {node.value[:60]!r}" for node in _strays(tree)]
+        bare += [f"{where}:{node.lineno}: {str(node.value)[:60]!r}" for node in _strays(tree)]
     return defined, bare
 
 

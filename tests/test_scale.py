@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
-from support import GOOD_SPECS, parse_bicep, syntax_problems
+from support import GOOD_SPECS, FileSnapshot, parse_bicep, syntax_problems
 
 from generator import azure
 from generator.errors import SpecInvalid
@@ -97,7 +97,7 @@ def test_adding_a_consumer_touches_only_its_batch() -> None:
     assert base != grown
 
 
-def test_sku_limits_name_the_tier(file_snapshot) -> None:  # type: ignore[no-untyped-def]
+def test_sku_limits_name_the_tier(file_snapshot: FileSnapshot) -> None:
     data = platform_spec(16_000, sku="BasicV2")
     with pytest.raises(SpecInvalid) as raised:
         compile_spec(load_text(yaml.safe_dump(data), "platform.yaml"))

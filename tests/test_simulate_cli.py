@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
-from support import FIXTURES, REPO
+from support import FIXTURES, REPO, FileSnapshot
 
 from generator.cli import main
 from generator.install import extra_hint
@@ -39,7 +39,7 @@ def without_lab_announcement(stderr: str) -> str:
     )
 
 
-def test_table_report(file_snapshot, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_table_report(file_snapshot: FileSnapshot, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(TRACES)
     code, out, err = invoke("--trace", "lab.csv")
     assert (code, err) == (0, "")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 from array import array
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from unittest import mock
@@ -25,7 +26,7 @@ from generator.pipeline import compile_path
 from generator.simulate import columnar_csv, engine, simulation, traces
 from generator.simulate import plan as plans
 from generator.simulate.engine import Result, Routing, Slot
-from generator.simulate.semantics import Assumptions
+from generator.simulate.semantics import Assumptions, MinuteWindow
 from generator.simulate.workload import Workload, to_ms
 
 TRACES = FIXTURES / "simulate" / "traces"
@@ -54,10 +55,10 @@ def as_data(workload: Workload) -> dict[str, object]:
     }
 
 
-def outcome(read: object) -> object:
+def outcome(read: Callable[[], Workload]) -> object:
     """What a reader gives: the workload's data, or the problem message it raised."""
     try:
-        return as_data(read())  # type: ignore[operator]
+        return as_data(read())
     except traces.TraceInvalid as error:
         return f"invalid: {error}"
 
@@ -254,7 +255,7 @@ def replays(draw: st.DrawFn) -> tuple[Workload, Routing, bool, Assumptions, bool
     return workload, routing, draw(st.booleans()), assumptions, draw(st.booleans())
 
 
-def result_data(result: Result) -> dict[str, object]:
+def result_data(result: Result | engine_before.Result) -> dict[str, object]:
     return {
         "status": bytes(result.status),
         "retry_after": list(result.retry_after),
@@ -269,12 +270,31 @@ def result_data(result: Result) -> dict[str, object]:
     }
 
 
+def _as_before(routing: Routing) -> engine_before.Routing:
+    """The same routing in the frozen engine's own (field-for-field identical) classes."""
+    return engine_before.Routing(
+        slot_of=routing.slot_of,
+        counter_of=routing.counter_of,
+        slots=[engine_before.Slot(**vars(slot)) for slot in routing.slots],
+        counters=routing.counters,
+        combo_of=routing.combo_of,
+        combos=routing.combos,
+    )
+
+
 def both_engines(
     workload: Workload, routing: Routing, estimate: bool, assumptions: Assumptions, detail: bool
 ) -> tuple[dict[str, object], dict[str, object]]:
-    options = {"estimate_prompt_tokens": estimate, "assumptions": assumptions, "detail": detail}
-    fast = engine.replay(workload, routing, **options)  # type: ignore[arg-type]
-    before = engine_before.replay(workload, routing, **options)  # type: ignore[arg-type]
+    fast = engine.replay(
+        workload, routing, estimate_prompt_tokens=estimate, assumptions=assumptions, detail=detail
+    )
+    before = engine_before.replay(
+        workload,
+        _as_before(routing),
+        estimate_prompt_tokens=estimate,
+        assumptions=assumptions,
+        detail=detail,
+    )
     return result_data(fast), result_data(before)
 
 
@@ -292,11 +312,11 @@ def test_generated_workloads_replay_as_before(
 @pytest.mark.parametrize(
     "name", ["lab.csv", "la-export.csv", "lab.jsonl", "products.jsonl", "shared-ip.csv"]
 )
-def test_fixture_traces_replay_as_before(name: str, estimate: bool, window: str) -> None:
+def test_fixture_traces_replay_as_before(name: str, estimate: bool, window: MinuteWindow) -> None:
     path = TRACES / name
     plan = plans.build(compile_path(SPECS.get(name)).gateway)
     workload = traces.read_trace(path, plan.needs())
     routing = simulation.routing(plan.resolve(workload), simulation.budget_slots(plan))
-    assumptions = Assumptions(minute_window=window)  # type: ignore[arg-type]
+    assumptions = Assumptions(minute_window=window)
     fast, before = both_engines(workload, routing, estimate, assumptions, True)
     assert fast == before

@@ -12,7 +12,7 @@ import pytest
 
 from generator.simulate import engine
 from generator.simulate.engine import Result, Routing, Slot
-from generator.simulate.semantics import HTTP_STATUS, Assumptions, period_bounds
+from generator.simulate.semantics import HTTP_STATUS, Assumptions, WeekStart, period_bounds
 from generator.simulate.workload import Workload, to_ms
 
 #: 2025-01-06 00:00:00 UTC, a Monday.
@@ -238,8 +238,8 @@ def test_rate_and_quota_refusals_are_tallied_per_counter() -> None:
     assert tally.max_retry_after == [3600 - 122, 0]
 
 
-def _ms(*args: int) -> int:
-    return to_ms(datetime(*args, tzinfo=UTC))  # type: ignore[misc]
+def _ms(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> int:
+    return to_ms(datetime(year, month, day, hour, minute, tzinfo=UTC))
 
 
 @pytest.mark.parametrize(
@@ -260,9 +260,9 @@ def test_quota_periods_are_utc_truncations(
     moment: tuple[int, ...],
     start: tuple[int, ...],
     end: tuple[int, ...],
-    week_start: str,
+    week_start: WeekStart,
 ) -> None:
-    assert period_bounds(period, _ms(*moment), week_start) == (_ms(*start), _ms(*end))  # type: ignore[arg-type]
+    assert period_bounds(period, _ms(*moment), week_start) == (_ms(*start), _ms(*end))
 
 
 def test_the_first_instant_of_a_period_belongs_to_it() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from support import FIXTURES, GOOD_SPECS, REPO, compiled
+from support import FIXTURES, GOOD_SPECS, REPO, FileSnapshot, compiled
 
 from generator.cli import main
 from generator.pipeline import compile_path
@@ -95,7 +95,9 @@ def test_log_analytics_export_golden() -> None:
     }
 
 
-def test_log_analytics_export_replay_golden(file_snapshot, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_log_analytics_export_replay_golden(
+    file_snapshot: FileSnapshot, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The whole report of the export, as JSON. Worked by hand: team-b's third request finds
     400 + 100 + 350 + 150 counted (the stream's prompt on arrival, completions at 1.97 s and
     8.7 s) and 300 more does not fit in 1,000; team-a's 09:01:10 request finds 5,000 counted in
@@ -151,8 +153,8 @@ def test_the_rendered_kql_exports_every_column_the_simulation_needs(
 
 @pytest.mark.parametrize("trace", BAD, ids=lambda p: p.name)
 def test_bad_traces_name_the_file_and_row(
-    trace: Path, file_snapshot, monkeypatch: pytest.MonkeyPatch
-) -> None:  # type: ignore[no-untyped-def]
+    trace: Path, file_snapshot: FileSnapshot, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(trace.parent)
     lab = str(lab_spec_path())
     result = CliRunner().invoke(

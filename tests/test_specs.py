@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from support import BAD_SPECS, GOOD_SPECS, REPO, WARN_SPECS
+from support import BAD_SPECS, GOOD_SPECS, REPO, WARN_SPECS, FileSnapshot
 
 from generator.cli import main
 
@@ -48,7 +48,7 @@ def test_good_spec_is_valid(spec: Path) -> None:
 
 
 @pytest.mark.parametrize("spec", BAD_SPECS, ids=lambda p: p.stem)
-def test_bad_spec_report(spec: Path, file_snapshot) -> None:  # type: ignore[no-untyped-def]
+def test_bad_spec_report(spec: Path, file_snapshot: FileSnapshot) -> None:
     started = time.perf_counter()
     code, output = run_validate(spec)
     elapsed = time.perf_counter() - started
@@ -73,7 +73,7 @@ def test_bad_spec_does_not_render(spec: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("spec", WARN_SPECS, ids=lambda p: p.stem)
-def test_warnings_do_not_fail(spec: Path, file_snapshot) -> None:  # type: ignore[no-untyped-def]
+def test_warnings_do_not_fail(spec: Path, file_snapshot: FileSnapshot) -> None:
     result = CliRunner().invoke(main, ["validate", str(spec.relative_to(REPO))])
     assert result.exit_code == 0
     assert " warning: " in result.stderr and "0 error(s)" in result.stderr

@@ -6,11 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from support import FIXTURES, GOOD_SPECS, compiled
+from support import FIXTURES, GOOD_SPECS, FileSnapshot, compiled
 
-from generator import limits, pipeline
+from generator import limits, pipeline, render
 from generator.errors import SpecInvalid
 from generator.findings import format_report
+from generator.model import Gateway
 from generator.render import RenderedFile
 from generator.verify import verify_files, verify_folder
 from generator.verify.arm_limits import footprints, loop_lengths
@@ -57,7 +58,7 @@ def test_every_case_has_an_expectation() -> None:
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_bad_output(case: str, file_snapshot) -> None:  # type: ignore[no-untyped-def]
+def test_bad_output(case: str, file_snapshot: FileSnapshot) -> None:
     folder = BAD_OUTPUTS / case
     findings = verify_folder(folder)
     prefix = f"{folder.as_posix()}/"
@@ -103,9 +104,9 @@ def test_folder_limits_match_the_spec_limits(spec: Path) -> None:
 
 def test_render_refuses_output_that_does_not_verify(monkeypatch: pytest.MonkeyPatch) -> None:
     """A template bug that breaks a rendered file stops `render` before anything is written."""
-    real_render = pipeline.render
+    real_render = render.render
 
-    def broken_render(gateway):  # type: ignore[no-untyped-def]
+    def broken_render(gateway: Gateway) -> dict[str, RenderedFile]:
         files = dict(real_render(gateway))
         text = files["main.bicep"].content.replace("targetScope = ", "targetScope = {", 1)
         files["main.bicep"] = RenderedFile("main.bicep", text)

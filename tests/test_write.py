@@ -37,7 +37,7 @@ def write_aged(out: Path, files: dict[str, RenderedFile]) -> None:
         os.utime(out / path, ns=(OLD, OLD))
 
 
-def test_first_write_creates_everything(tmp_path: Path, lab_files) -> None:  # type: ignore[no-untyped-def]
+def test_first_write_creates_everything(tmp_path: Path, lab_files: dict[str, RenderedFile]) -> None:
     out = tmp_path / "out"
     done = write(out, lab_files)
     assert sorted(done.added) == sorted(lab_files)
@@ -48,7 +48,9 @@ def test_first_write_creates_everything(tmp_path: Path, lab_files) -> None:  # t
     assert leftovers == [], "the staging folder was not cleaned up"
 
 
-def test_unchanged_files_are_not_rewritten(tmp_path: Path, lab_files) -> None:  # type: ignore[no-untyped-def]
+def test_unchanged_files_are_not_rewritten(
+    tmp_path: Path, lab_files: dict[str, RenderedFile]
+) -> None:
     out = tmp_path / "out"
     write_aged(out, lab_files)
     before = snapshot_tree(out)
@@ -57,7 +59,7 @@ def test_unchanged_files_are_not_rewritten(tmp_path: Path, lab_files) -> None:  
     assert snapshot_tree(out) == before
 
 
-def test_only_changed_file_is_rewritten(tmp_path: Path, lab_files) -> None:  # type: ignore[no-untyped-def]
+def test_only_changed_file_is_rewritten(tmp_path: Path, lab_files: dict[str, RenderedFile]) -> None:
     out = tmp_path / "out"
     write_aged(out, lab_files)
     changed = dict(lab_files)
@@ -69,7 +71,9 @@ def test_only_changed_file_is_rewritten(tmp_path: Path, lab_files) -> None:  # t
         assert touched == (path == "main.bicep"), path
 
 
-def test_removed_outputs_are_deleted_foreign_files_kept(tmp_path: Path, lab_files) -> None:  # type: ignore[no-untyped-def]
+def test_removed_outputs_are_deleted_foreign_files_kept(
+    tmp_path: Path, lab_files: dict[str, RenderedFile]
+) -> None:
     out = tmp_path / "out"
     write(out, lab_files)
     (out / "README.md").write_text("mine", encoding="utf-8")
@@ -82,7 +86,9 @@ def test_removed_outputs_are_deleted_foreign_files_kept(tmp_path: Path, lab_file
     assert (out / "modules" / "notes.txt").exists()
 
 
-def test_foreign_file_at_an_output_path_is_refused(tmp_path: Path, lab_files) -> None:  # type: ignore[no-untyped-def]
+def test_foreign_file_at_an_output_path_is_refused(
+    tmp_path: Path, lab_files: dict[str, RenderedFile]
+) -> None:
     out = tmp_path / "out"
     out.mkdir()
     (out / "main.bicep").write_text("// hand written\n", encoding="utf-8")
@@ -94,7 +100,9 @@ def test_foreign_file_at_an_output_path_is_refused(tmp_path: Path, lab_files) ->
     assert "main.bicep" in done.changed
 
 
-def test_failure_mid_write_leaves_previous_output(tmp_path: Path, lab_files) -> None:  # type: ignore[no-untyped-def]
+def test_failure_mid_write_leaves_previous_output(
+    tmp_path: Path, lab_files: dict[str, RenderedFile]
+) -> None:
     """A file that cannot be staged (a directory squats on its path) aborts before any move."""
     out = tmp_path / "out"
     write(out, lab_files)
@@ -108,7 +116,7 @@ def test_failure_mid_write_leaves_previous_output(tmp_path: Path, lab_files) -> 
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
 
 
-def test_plan_reports_drift(tmp_path: Path, lab_files) -> None:  # type: ignore[no-untyped-def]
+def test_plan_reports_drift(tmp_path: Path, lab_files: dict[str, RenderedFile]) -> None:
     out = tmp_path / "out"
     write(out, lab_files)
     (out / "policies" / "api-azure-openai.xml").write_text("<policies/>", encoding="utf-8")
@@ -117,7 +125,9 @@ def test_plan_reports_drift(tmp_path: Path, lab_files) -> None:  # type: ignore[
     assert todo.lines() == ["changed  policies/api-azure-openai.xml"]
 
 
-def test_corrupt_manifest_is_a_clear_error(tmp_path: Path, lab_files) -> None:  # type: ignore[no-untyped-def]
+def test_corrupt_manifest_is_a_clear_error(
+    tmp_path: Path, lab_files: dict[str, RenderedFile]
+) -> None:
     out = tmp_path / "out"
     out.mkdir()
     (out / MANIFEST).write_text("not json", encoding="utf-8")
@@ -125,7 +135,9 @@ def test_corrupt_manifest_is_a_clear_error(tmp_path: Path, lab_files) -> None:  
         write(out, lab_files)
 
 
-def test_file_in_the_way_of_a_folder_moves_nothing(tmp_path: Path, lab_files) -> None:  # type: ignore[no-untyped-def]
+def test_file_in_the_way_of_a_folder_moves_nothing(
+    tmp_path: Path, lab_files: dict[str, RenderedFile]
+) -> None:
     """`out/modules` is a file: the error names it, and no rendered file is moved in."""
     out = tmp_path / "out"
     out.mkdir()

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from generator import azure
 from generator.expressions import claim_value, csharp_string, header_value
+from generator.model.kinds import ApiFamily, CounterKeyKind, DeploymentScope, QuotaPeriod
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ class Limit:
 
     tokens_per_minute: int | None = None
     quota: int | None = None
-    quota_period: str | None = None
+    quota_period: QuotaPeriod | None = None
 
     def merged_over(self, default: Limit | None) -> Limit:
         """This override on top of `default`, field by field."""
@@ -65,13 +66,15 @@ class Limit:
 class CounterKey:
     """What the counter is keyed on: `subscription`, `ip`, `header`, `claim` or `expression`."""
 
-    kind: str
+    kind: CounterKeyKind
     argument: str = ""
 
     @classmethod
     def parse(cls, text: str) -> CounterKey:
-        if text in ("subscription", "ip"):
-            return cls(text)
+        if text == "subscription":
+            return cls("subscription")
+        if text == "ip":
+            return cls("ip")
         if text.startswith("header:"):
             return cls("header", text.removeprefix("header:"))
         if text.startswith("claim:"):
@@ -163,7 +166,7 @@ class Api:
     path: str
     api_version: str
     #: `azure-openai` (deployment in the URL) or `llm` (Azure AI model inference, model in body).
-    family: str = "azure-openai"
+    family: ApiFamily = "azure-openai"
 
     @property
     def spec_url(self) -> str:
@@ -223,7 +226,7 @@ class Entra:
 class DeploymentTarget:
     """The spec's `deployment` block: where `tokengate deploy` puts the gateway."""
 
-    scope: str
+    scope: DeploymentScope
     resource_group: str | None
 
 

@@ -28,6 +28,7 @@ from typing import Any
 import yaml
 
 from generator.model import Limit
+from generator.model.kinds import QuotaPeriod
 from generator.simulate import engine, semantics
 from generator.simulate.engine import Slot, Tally
 from generator.simulate.plan import Budget
@@ -47,7 +48,7 @@ class Suggestion:
     budget: Budget
     tokens_per_minute: int
     quota: int | None
-    quota_period: str | None
+    quota_period: QuotaPeriod | None
     #: Consumer and counter-key value of the counter needing the most tokens per minute.
     neediest: tuple[str, str]
     #: Per consumer of the budget: the tokens per minute its busiest counter needs.
