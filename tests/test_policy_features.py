@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 from jinja2 import nodes
+from support import FIXTURES, REPO, compiled
 
 from generator import policy_features, render
 from generator.policy_features import FEATURES, PolicyFeature, Scope, Section, policy_sections
 from generator.verify import policy_catalog
-from tests.support import FIXTURES, REPO, compiled
 
 FRAGMENTS = REPO / "policy_templates" / "features"
 SPECS = FIXTURES / "specs" / "good"
