@@ -16,6 +16,7 @@ from contextlib import contextmanager
 
 @contextmanager
 def collector_paused() -> Iterator[None]:
+    """Pause the cycle collector; the previous state comes back, also on errors (and nested)."""
     enabled = gc.isenabled()
     gc.disable()
     try:

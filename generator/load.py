@@ -7,13 +7,10 @@ Duplicate keys (silently last-wins in PyYAML) and alias bombs are reported here.
 
 from __future__ import annotations
 
-import gc
 import os
 import re
 import stat
 import unicodedata
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +20,7 @@ import yaml
 from generator import rules
 from generator.errors import SpecInvalid, TokengateError
 from generator.findings import Finding, json_path
+from generator.gc_pause import collector_paused
 
 PathKey = tuple[str | int, ...]
 
@@ -199,24 +197,11 @@ def _refuse_deep_nesting(text: str, file: str) -> None:
         raise SpecInvalid([rules.TOO_DEEP.at(file, mark.line, mark.column, _NESTED_TOO_DEEPLY)])
 
 
-@contextmanager
-def _cycle_collection_paused() -> Iterator[None]:
-    """Loading builds millions of objects for a large spec but no reference cycles worth
-    collecting (node trees are acyclic; reference counting frees them), yet the cycle collector
-    runs every few thousand allocations and rescans them all: with it paused a 10,000-consumer
-    spec loads in 0.29 s instead of 0.66 s. The previous state is restored, also on errors."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def load_text(text: str, file: str) -> LoadedSpec:
     """Parse one YAML document. Raises SpecInvalid (syntax, duplicates, empty) with positions."""
-    with _cycle_collection_paused():
+    # Loading builds millions of objects for a large spec but no cycles worth collecting: with
+    # the collector paused a 10,000-consumer spec loads in 0.29 s instead of 0.66 s.
+    with collector_paused():
         return _load_text(text, file)
 
 
