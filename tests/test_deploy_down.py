@@ -172,3 +172,11 @@ def test_down_asks_first_on_a_terminal(
     assert "Delete resource group rg-lab in subscription Contoso Dev (1 resources: " in questions[0]
     assert any(call[1:3] == ["group", "delete"] for call in fake.calls()) is deleted
     assert ("nothing deleted" in err.getvalue()) is not deleted
+
+
+def test_an_empty_group_name_is_refused_before_asking_for_yes(tmp_path: Path) -> None:
+    """Off a terminal without --yes, the bad name is still what the user hears first."""
+    result = CliRunner().invoke(main, ["down", "-g", "", "--project-dir", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "--resource-group '': it is empty" in result.stderr
+    assert "--yes" not in result.stderr.splitlines()[-1]

@@ -95,6 +95,8 @@ class Ownership:
 
 
 def down(compiled: Compiled, options: DownOptions, console: Console) -> None:
+    if options.resource_group is not None:  # a bad name is the first thing to hear about
+        check_resource_group(options.resource_group, "--resource-group")
     if not (options.dry_run or options.assume_yes) and console.confirm is None:
         raise TokengateError(
             "stdin is not a terminal, so tokengate cannot ask before deleting: pass --yes "
