@@ -15,7 +15,7 @@ _PACKAGE_DIR = Path(__file__).resolve().parent
 
 
 def resource_dir(name: str) -> Path:
-    """The folder `name`: `schemas`, `specs` or one of the `*_templates` folders."""
+    """The folder `name`: `schemas`, `specs`, `prices` or one of the `*_templates` folders."""
     for candidate in (_PACKAGE_DIR / name, _PACKAGE_DIR.parent / name):
         if candidate.is_dir():
             return candidate

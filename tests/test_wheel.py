@@ -16,6 +16,7 @@ from support import REPO
 BUNDLED_FOLDERS = (
     "schemas",
     "specs",
+    "prices",
     "bicep_templates",
     "policy_templates",
     "query_templates",
