@@ -11,7 +11,7 @@ import hashlib
 from dataclasses import replace
 from typing import Any
 
-from generator import azure, tiers
+from generator import azure, pricing, tiers
 from generator.expressions import claim_value, header_value
 from generator.model.defaults import with_defaults
 from generator.model.gateway import (
@@ -294,7 +294,7 @@ def build(spec_data: dict[str, Any], source: str, regenerate_note: str | None = 
     breaker, breaker_accounts = _breakers(data, routes)
     largest_pool = max(len(r.accounts) for r in routes)
     apim, api, target = data["apim"], data["api"], data["deployment"]
-    return Gateway(
+    gateway = Gateway(
         source=source,
         name=data["name"],
         location=data["location"],
@@ -314,5 +314,6 @@ def build(spec_data: dict[str, Any], source: str, regenerate_note: str | None = 
         retries=balancing.get("retries", largest_pool - 1),
         auth=_auth(data),
         target=DeploymentTarget(target["scope"], target.get("resourceGroup")),
-        **({"regenerate_note": regenerate_note} if regenerate_note else {}),
+        prices=pricing.shipped(),
     )
+    return replace(gateway, regenerate_note=regenerate_note) if regenerate_note else gateway

@@ -6,10 +6,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from generator import azure
 from generator.expressions import claim_value, csharp_string, header_value
 from generator.model.kinds import ApiFamily, CounterKeyKind, DeploymentScope, QuotaPeriod
+from generator.pricing import Price, PriceTable
 
 
 @dataclass(frozen=True)
@@ -37,25 +39,45 @@ class Account:
 
 
 @dataclass(frozen=True)
+class Budget:
+    """A budget in money, and how it became the token quota the policy enforces.
+
+    quota = floor(amount / blended price per 1M tokens * 1M), where the blended price is that of
+    the most expensive model the consumer can reach at the spec's prompt share: whatever models
+    the tokens go to, the budget cannot be exceeded.
+    """
+
+    amount: Decimal
+    currency: str
+    period: QuotaPeriod
+    #: The deployment whose price the quota was computed from, and that price.
+    deployment: str
+    price: Price
+    prompt_share: Decimal
+    #: The token quota per period the budget buys.
+    quota: int
+
+
+@dataclass(frozen=True)
 class Limit:
     """A token budget: tokens per minute and/or a quota per period."""
 
     tokens_per_minute: int | None = None
     quota: int | None = None
     quota_period: QuotaPeriod | None = None
+    #: Set when the quota was given in money; then `quota`/`quota_period` are its result.
+    budget: Budget | None = None
 
     def merged_over(self, default: Limit | None) -> Limit:
         """This override on top of `default`, field by field."""
         if default is None:
             return self
-        if self.quota is not None or self.quota_period is not None:
-            quota, period = self.quota, self.quota_period
-        else:
-            quota, period = default.quota, default.quota_period
+        own_quota = self.quota is not None or self.quota_period is not None or self.budget
+        source = self if own_quota else default
         tpm = self.tokens_per_minute
         if tpm is None:
             tpm = default.tokens_per_minute
-        return Limit(tpm, quota, period)
+        return Limit(tpm, source.quota, source.quota_period, source.budget)
 
     @property
     def is_empty(self) -> bool:
@@ -277,6 +299,10 @@ class Gateway:
     retries: int = 0
     auth: Auth = Auth(subscription_required=True, entra=None)
     target: DeploymentTarget = DeploymentTarget("resourceGroup", None)
+    #: The prices every cost figure uses: the shipped table, `--prices FILE`, then `pricing:`.
+    prices: PriceTable | None = None
+    #: Share of a request's tokens that are prompt tokens, for blended prices (`pricing:`).
+    prompt_share: Decimal = Decimal("0.75")
     #: The "do not edit" note of every generated file: names the spec and `--out` used.
     regenerate_note: str = "Do not edit: change the spec and run `tokengate render`."
 
