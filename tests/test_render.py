@@ -54,11 +54,9 @@ def test_snapshot_tree_holds_exactly_the_rendered_files() -> None:
         for path in SNAPSHOT_TREE.rglob("*")
         if path.is_file()
     }
-    assert not stored - expected, f"stray snapshots (delete them): {sorted(stored - expected)}"
-    assert not expected - stored, (
-        f"missing snapshots (`pytest tests/test_render.py --snapshot-update`): "
-        f"{sorted(expected - stored)}"
-    )
+    stray, missing = sorted(stored - expected), sorted(expected - stored)
+    assert not stray, f"stray snapshots, delete them: {stray}"
+    assert not missing, f"missing snapshots, run `pytest --snapshot-update`: {missing}"
 
 
 @pytest.mark.parametrize("spec", GOOD_SPECS, ids=lambda p: p.stem)
