@@ -1,4 +1,5 @@
-"""pytest configuration: one snapshot file per rendered file, with the file's real extension."""
+"""pytest configuration: one snapshot file per rendered file, with the file's real extension
+(rendered trees as browsable folders, `tree_snapshot`; other outputs as `file_snapshot`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from functools import cache
 
 import pytest
 from hypothesis import HealthCheck, settings
-from support import FileSnapshot
+from snapshot_tree import OutputTreeSnapshot
+from support import FileSnapshot, TreeSnapshot
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
@@ -51,3 +53,14 @@ def _run_from_the_repository(monkeypatch: pytest.MonkeyPatch) -> None:
     from support import REPO
 
     monkeypatch.chdir(REPO)
+
+
+@pytest.fixture
+def tree_snapshot(snapshot: SnapshotAssertion) -> TreeSnapshot:
+    """`tree_snapshot("minimal/modules/api.bicep") == text` keeps the snapshot at that path under
+    `__snapshots__/<test module>/<test function>/` (see `snapshot_tree`)."""
+
+    def at(path: str) -> SnapshotAssertion:
+        return snapshot.use_extension(OutputTreeSnapshot)(name=path)
+
+    return at

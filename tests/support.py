@@ -21,6 +21,9 @@ from generator.render import RenderedFile
 
 # The conftest `file_snapshot` fixture: `file_snapshot("bicep") == text` keeps a .bicep snapshot.
 FileSnapshot = Callable[[str], SnapshotAssertion]
+# The conftest `tree_snapshot` fixture: `tree_snapshot("lab/main.bicep") == text` keeps the
+# snapshot at that path in the test's tree (tests/snapshot_tree.py).
+TreeSnapshot = Callable[[str], SnapshotAssertion]
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "tests" / "fixtures"

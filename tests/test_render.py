@@ -1,5 +1,6 @@
-"""Rendered output of every good fixture: snapshots (one file per output file, real extension),
-well-formed Bicep by the real grammar, resolvable paths, well-formed policy XML, determinism."""
+"""Rendered output of every good fixture: snapshots laid out as the output tree (one file per
+output file at its path, `__snapshots__/test_render/test_snapshot/<fixture>/...`), well-formed
+Bicep by the real grammar, resolvable paths, well-formed policy XML, determinism."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 import tree_sitter
 from support import (
     GOOD_SPECS,
-    FileSnapshot,
+    TreeSnapshot,
     compiled,
     node_text,
     nodes_of_type,
@@ -34,10 +35,28 @@ def ids(item: tuple[str, RenderedFile]) -> str:
 
 
 @pytest.mark.parametrize("item", RENDERED, ids=ids)
-def test_snapshot(item: tuple[str, RenderedFile], file_snapshot: FileSnapshot) -> None:
-    _, rendered = item
-    suffix = PurePosixPath(rendered.path).suffix.lstrip(".")
-    assert rendered.content == file_snapshot(suffix)
+def test_snapshot(item: tuple[str, RenderedFile], tree_snapshot: TreeSnapshot) -> None:
+    name, rendered = item
+    assert rendered.content == tree_snapshot(f"{name}/{rendered.path}")
+
+
+#: Where `test_snapshot` keeps each fixture's expected output tree (tests/snapshot_tree.py).
+SNAPSHOT_TREE = Path(__file__).with_name("__snapshots__") / "test_render" / test_snapshot.__name__
+
+
+def test_snapshot_tree_holds_exactly_the_rendered_files() -> None:
+    """Syrupy does not report a stray file in a nested snapshot tree when pytest is given paths
+    (its unused check goes by the file's stem and folder name), so a file left behind by a
+    removed output or fixture is caught here, on every run."""
+    expected = {f"{name}/{rendered.path}" for name, rendered in RENDERED}
+    stored = {
+        path.relative_to(SNAPSHOT_TREE).as_posix()
+        for path in SNAPSHOT_TREE.rglob("*")
+        if path.is_file()
+    }
+    stray, missing = sorted(stored - expected), sorted(expected - stored)
+    assert not stray, f"stray snapshots, delete them: {stray}"
+    assert not missing, f"missing snapshots, run `pytest --snapshot-update`: {missing}"
 
 
 @pytest.mark.parametrize("spec", GOOD_SPECS, ids=lambda p: p.stem)
