@@ -281,8 +281,16 @@ def _token_metrics(data: dict[str, Any]) -> TokenMetrics | None:
     return TokenMetrics(m["namespace"], tuple(dimension(d) for d in m.get("dimensions", [])))
 
 
-def build(spec_data: dict[str, Any], source: str, regenerate_note: str | None = None) -> Gateway:
-    """Validated spec data → Gateway. Call only after `validate` reported no errors."""
+def build(
+    spec_data: dict[str, Any],
+    source: str,
+    regenerate_note: str | None = None,
+    prices: pricing.PriceTable | None = None,
+) -> Gateway:
+    """Validated spec data → Gateway. Call only after `validate` reported no errors.
+
+    `prices` is the base price table (`--prices FILE`); None: the table tokengate ships.
+    """
     data = with_defaults(spec_data)
     accounts = _accounts(data)
     routes = routes_for(accounts)
@@ -314,6 +322,6 @@ def build(spec_data: dict[str, Any], source: str, regenerate_note: str | None = 
         retries=balancing.get("retries", largest_pool - 1),
         auth=_auth(data),
         target=DeploymentTarget(target["scope"], target.get("resourceGroup")),
-        prices=pricing.shipped(),
+        prices=prices or pricing.shipped(),
     )
     return replace(gateway, regenerate_note=regenerate_note) if regenerate_note else gateway
