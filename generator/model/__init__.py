@@ -17,6 +17,7 @@ from generator.model.build import (
     build,
     dimension,
     limit_of,
+    model_limits_of,
     routes_for,
     tier_name,
 )
@@ -38,6 +39,7 @@ from generator.model.gateway import (
     Gateway,
     Insights,
     Limit,
+    ModelLimit,
     LlmMessages,
     Monitoring,
     Product,
