@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 from generator import model
+from generator.diff.semantic import model_changes
 from generator.model import Gateway, Limit, ModelLimit
 from generator.render import api_policy_path, render
 
@@ -128,3 +129,19 @@ def test_llm_family_reads_the_deployment_from_the_body_and_keeps_it() -> None:
             '@((string)context.Request.Body?.As<JObject>(preserveContent: true)?["model"] == "'
         )
     assert len(root.findall(".//llm-token-limit")) == 7
+
+
+def test_diff_names_per_model_changes_once_by_deployment() -> None:
+    """A change of the default's per-model limit is one line, not one per consumer; a
+    consumer's own per-model limit is compared as written (`model_override`)."""
+    before = model.build(copy.deepcopy(SPEC), source="x.yaml")
+    spec = copy.deepcopy(SPEC)
+    spec["tokenLimit"]["models"][0]["tokensPerMinute"] = 3000
+    spec["consumers"][0]["models"] = [
+        {"deployment": "gpt-4o-mini", "quota": 9, "quotaPeriod": "Daily"}
+    ]
+    after = model.build(spec, source="x.yaml")
+    assert [c.line() for c in model_changes(before, after)] == [
+        "token limit per-model limit gpt-4o: tokens-per-minute 2000 → 3000",
+        "consumer web per-model limit gpt-4o-mini added",
+    ]

@@ -237,10 +237,20 @@ def _products_and_consumers(
             continue
         override = limit_of(c)
         effective = override.merged_over(default) if override else default
-        models = merged_model_limits(model_limits_of(c), default_models)
+        own_models = model_limits_of(c)
+        models = merged_model_limits(own_models, default_models)
         if override is not None or models != default_models:
             branch_names.add(c["name"])
-        consumers.append(Consumer(c["name"], display, override, effective, model_limits=models))
+        consumers.append(
+            Consumer(
+                c["name"],
+                display,
+                override,
+                effective,
+                model_limits=models,
+                model_override=own_models,
+            )
+        )
     consumers, products = _tiered(consumers, products, frozenset(branch_names))
     return products, consumers
 

@@ -92,6 +92,11 @@ class ModelLimit:
     deployment: str
     limit: Limit
 
+    @property
+    def name(self) -> str:
+        """What a per-model limit is matched on (by `diff`, like named items)."""
+        return self.deployment
+
 
 def merged_model_limits(
     own: tuple[ModelLimit, ...], default: tuple[ModelLimit, ...]
@@ -207,6 +212,8 @@ class Consumer:
     #: The per-model limits the consumer actually gets: its own merged over the default's per
     #: deployment (a product's when in a product), sorted by deployment.
     model_limits: tuple[ModelLimit, ...] = ()
+    #: The consumer's own per-model limits (`models`), before merging; empty in a product.
+    model_override: tuple[ModelLimit, ...] = ()
 
 
 @dataclass(frozen=True)
