@@ -6,10 +6,13 @@ import copy
 import xml.etree.ElementTree as ET
 from typing import Any
 
+from support import validation_dir
+
 from generator import model
 from generator.diff.semantic import model_changes
 from generator.model import Gateway, Limit, ModelLimit
 from generator.render import api_policy_path, render
+from generator.verify import SchemaChecks, verify_files
 
 SPEC: dict[str, Any] = {
     "name": "permodel",
@@ -145,3 +148,17 @@ def test_diff_names_per_model_changes_once_by_deployment() -> None:
         "token limit per-model limit gpt-4o: tokens-per-minute 2000 → 3000",
         "consumer web per-model limit gpt-4o-mini added",
     ]
+
+
+def test_both_families_per_model_policies_are_valid_against_the_apim_xsds() -> None:
+    """The per-model branches (nested <choose> in a consumer's <when>) pass the official APIM
+    policy XSDs and every built-in policy check, for both API families."""
+    checks = SchemaChecks.load(validation_dir())
+    for family in ("azure-openai", "llm"):
+        spec = copy.deepcopy(SPEC)
+        if family == "llm":
+            spec["api"] = {"family": "llm", "name": "models", "path": "models"}
+        files = {path: f.content for path, f in render(model.build(spec, "x.yaml")).items()}
+        policies = {path: text for path, text in files.items() if path.endswith(".xml")}
+        assert policies
+        assert [f.format() for f in verify_files(files, checks)] == [], family
