@@ -162,3 +162,31 @@ def test_both_families_per_model_policies_are_valid_against_the_apim_xsds() -> N
         policies = {path: text for path, text in files.items() if path.endswith(".xml")}
         assert policies
         assert [f.format() for f in verify_files(files, checks)] == [], family
+
+
+def test_branches_with_many_per_model_limits_become_tiers_before_the_policy_is_too_large() -> None:
+    """100 branches of 32 per-model limits each would be ~1.7 MB of API policy, past APIM's
+    256 KiB; past MAX_BRANCH_ELEMENTS token-limit elements the branches become tiers, so the
+    API policy keeps only the default and each tier's product policy holds one budget."""
+    spec = copy.deepcopy(SPEC)
+    deployments = [
+        {"name": f"d{j:02}", "model": "gpt-4o", "version": "2024-11-20", "capacity": 1}
+        for j in range(32)
+    ]
+    spec["openai"][0]["deployments"] = deployments
+    spec["tokenLimit"] = {"tokensPerMinute": 10000}
+    spec["consumers"] = [
+        {
+            "name": f"c{i}",
+            "models": [
+                {"deployment": d["name"], "quota": 9, "quotaPeriod": "Daily"} for d in deployments
+            ],
+        }
+        for i in range(10)
+    ]
+    gateway = model.build(spec, source="x.yaml")
+    assert model.MAX_BRANCH_ELEMENTS < 10 * 33
+    assert gateway.branch_consumers == ()
+    assert {c.product for c in gateway.consumers} == {p.name for p in gateway.products}
+    files = render(gateway)
+    assert all(len(f.content.encode()) < 256 * 1024 for f in files.values())

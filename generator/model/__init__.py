@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from generator.model.build import (
     GENERATED_PRODUCT_PREFIX,
+    MAX_BRANCH_ELEMENTS,
     MAX_CONSUMER_BRANCHES,
     build,
     dimension,
@@ -50,6 +51,7 @@ from generator.model.gateway import (
 
 __all__ = [
     "GENERATED_PRODUCT_PREFIX",
+    "MAX_BRANCH_ELEMENTS",
     "MAX_CONSUMER_BRANCHES",
     "Account",
     "Alerts",

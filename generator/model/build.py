@@ -45,6 +45,10 @@ LIMIT_FIELDS = ("tokensPerMinute", "quota", "quotaPeriod")
 
 
 MAX_CONSUMER_BRANCHES = 100
+#: Token-limit elements the branches may hold in all (one per branch, plus one per per-model
+#: limit): a per-model element with its <when> is ~0.5-0.7 KB, so 300 stay well under the
+#: 256 KiB policy limit (TG120). Without per-model limits, MAX_CONSUMER_BRANCHES binds first.
+MAX_BRANCH_ELEMENTS = 300
 
 #: Prefix of generated tier products; reserved, so user products cannot collide with them.
 GENERATED_PRODUCT_PREFIX = "tokengate-tier-"
@@ -111,12 +115,14 @@ def routes_for(accounts: tuple[Account, ...]) -> tuple[Route, ...]:
 def _tiered(
     consumers: list[Consumer], products: list[Product], branch_names: frozenset[str]
 ) -> tuple[list[Consumer], list[Product]]:
-    """Group branch consumers into generated tier products once there are too many branches.
+    """Group branch consumers into generated tier products once there are too many branches
+    (or token-limit elements in them, with per-model limits).
 
     A tier is one budget: the all-models limit and the per-model limits (both in its name).
     """
     branches = branch_names
-    if len(branches) <= MAX_CONSUMER_BRANCHES:
+    elements = sum(1 + len(c.model_limits) for c in consumers if c.name in branches)
+    if len(branches) <= MAX_CONSUMER_BRANCHES and elements <= MAX_BRANCH_ELEMENTS:
         return consumers, products
     tiers: dict[str, Product] = {}
     placed = []
