@@ -326,7 +326,6 @@ def replay(
         # A per-model limit is the next element: reached only when the all-models one admits
         # (which has then counted the prompt, when counted on arrival, whatever comes next).
         model_counter = model_counter_of[i] if model_counter_of is not None else -1
-        reached: tuple[int, ...] = (counter,)
         if model_counter >= 0 and outcome == ALLOWED:
             assert model_slot_of is not None
             model_slot = model_slot_of[i]
@@ -344,14 +343,13 @@ def replay(
                 t,
                 needed,
             )
-            reached = (counter, model_counter)
         else:
             model_counter = -1
         if outcome != ALLOWED:
             status[i] = outcome
             seconds = semantics.retry_after_seconds(wait_ms)
             retry_after[i] = seconds
-            for refused_on in reached:
+            for refused_on in (counter,) if model_counter < 0 else (counter, model_counter):
                 _refused(tally, refused_on, outcome, t, seconds)
                 if detail:
                     refusals = (minute_429 if outcome == RATE_LIMITED else minute_403)[refused_on]
@@ -359,10 +357,13 @@ def replay(
                     refusals[minute] = refusals.get(minute, 0) + 1
             continue
         completion = completions[i]
-        for admitted_on in reached:
-            allowed[admitted_on] += 1
-            prompt_total[admitted_on] += prompt
-            completion_total[admitted_on] += completion
+        allowed[counter] += 1
+        prompt_total[counter] += prompt
+        completion_total[counter] += completion
+        if model_counter >= 0:
+            allowed[model_counter] += 1
+            prompt_total[model_counter] += prompt
+            completion_total[model_counter] += completion
         if combo_of is not None:
             combo = combo_of[i]
             combo_requests[combo] += 1
