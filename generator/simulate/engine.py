@@ -349,12 +349,17 @@ def replay(
             status[i] = outcome
             seconds = semantics.retry_after_seconds(wait_ms)
             retry_after[i] = seconds
-            for refused_on in (counter,) if model_counter < 0 else (counter, model_counter):
-                _refused(tally, refused_on, outcome, t, seconds)
-                if detail:
-                    refusals = (minute_429 if outcome == RATE_LIMITED else minute_403)[refused_on]
-                    minute = t // MINUTE_MS
-                    refusals[minute] = refusals.get(minute, 0) + 1
+            # Tallied on the counter that refused: a request the per-model limit refuses is
+            # not one of the all-models counter's (its early prompt tokens stay counted there).
+            refused_on = counter
+            if model_counter >= 0:
+                refused_on = model_counter
+                requests[counter] -= 1
+            _refused(tally, refused_on, outcome, t, seconds)
+            if detail:
+                refusals = (minute_429 if outcome == RATE_LIMITED else minute_403)[refused_on]
+                minute = t // MINUTE_MS
+                refusals[minute] = refusals.get(minute, 0) + 1
             continue
         completion = completions[i]
         allowed[counter] += 1

@@ -198,7 +198,8 @@ class Assumptions:
                     "all-models limit, then (if admitted) the per-model one, as the elements "
                     "stand in the policy; the documentation does not say whether prompt tokens "
                     "the first element counted on arrival are given back when the second "
-                    "refuses, so they are taken to stay counted (which throttles more)",
+                    "refuses, so they are taken to stay counted (which throttles more); such a "
+                    "refusal is tallied on the per-model counter only",
                 )
             )
         if without_duration:
