@@ -459,8 +459,13 @@ def as_markdown(usage: Usage) -> str:
     grand = usage.total
     lines += [
         "",
-        f"**Total: {_md_cost(grand)} {currency}** for {grand.tokens.requests:,} requests and "
-        f"{grand.tokens.total:,} tokens.",
+        f"**Total: {display(grand.cost) if grand.has_cost else NO_PRICE} {currency}**"
+        + (
+            f" + {NO_PRICE} for {grand.unpriced:,} tokens"
+            if grand.has_cost and grand.unpriced
+            else ""
+        )
+        + f", for {grand.tokens.requests:,} requests and {grand.tokens.total:,} tokens.",
     ]
     if usage.warnings:
         lines += ["", "## Not costed exactly", ""]
