@@ -281,3 +281,41 @@ def test_aggregate_reads_through_the_simulate_reader() -> None:
     assert figures.requests == len(workload) == 6
     assert [line.month for line in figures.lines] == ["2025-01"] + ["2025-02"] * 5
     assert figures.has_cached
+
+
+def test_simulate_prices_the_allowed_requests_by_hand() -> None:
+    """The lab replay of la-export.csv (tests/test_simulate_traces.py works out which requests
+    are refused): team-a's allowed requests have 4,000 prompt and 1,400 completion tokens,
+    team-b's 950 and 300, all on gpt-4o 2024-11-20 GlobalStandard."""
+    result = CliRunner().invoke(
+        main, ["simulate", "--trace", str(SIMULATE_EXPORT), "--format", "json"]
+    )
+    assert result.exit_code == 0, result.stderr
+    costs = json.loads(result.stdout)["costs"]
+    by_consumer = {row["consumer"]: row for row in costs["rows"]}
+    team_a = (4_000 * GPT_4O["input"] + 1_400 * GPT_4O["output"]) / M
+    team_b = (950 * GPT_4O["input"] + 300 * GPT_4O["output"]) / M
+    assert (by_consumer["team-a"]["promptTokens"], by_consumer["team-a"]["completionTokens"]) == (
+        4_000,
+        1_400,
+    )
+    assert Decimal(by_consumer["team-a"]["cost"]) == team_a == Decimal("0.024")
+    assert Decimal(by_consumer["team-b"]["cost"]) == team_b == Decimal("0.005375")
+    assert Decimal(costs["total"]) == team_a + team_b
+    assert costs["currency"] == "USD" and costs["pricesEffective"] == "2026-08-11"
+    # Every request of the export, refused ones too: 5,550 prompt and 2,000 completion tokens.
+    assert costs["measuredPromptShare"] == "0.7350"  # 5,550 / 7,550 = 0.73509..., rounded down
+    assert costs["specPromptShare"] == "0.75"
+
+
+def test_simulate_names_deployments_without_a_price() -> None:
+    result = CliRunner().invoke(
+        main, ["simulate", str(SPEC), "--synthetic", "--duration", "10m"], terminal_width=100
+    )
+    assert result.exit_code == 0, result.stderr
+    table = result.stdout.split("Cost of the allowed requests", 1)[1].split("\n\n", 1)[0]
+    assert "  reserved: no price (GlobalProvisionedManaged is provisioned throughput" in table
+    assert "team-a    reserved    gpt-4o 2024-11-20 GlobalProvisionedManaged" in table
+    rows = [line.split() for line in table.splitlines() if line.startswith("  team-")]
+    assert {row[1] for row in rows} == {"gpt-4o", "mini", "reserved"}
+    assert "measured prompt share 0." in table
