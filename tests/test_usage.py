@@ -319,3 +319,20 @@ def test_simulate_names_deployments_without_a_price() -> None:
     rows = [line.split() for line in table.splitlines() if line.startswith("  team-")]
     assert {row[1] for row in rows} == {"gpt-4o", "mini", "reserved"}
     assert "measured prompt share 0." in table
+
+
+def test_the_docs_show_real_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    docs = (REPO / "docs" / "usage.md").read_text(encoding="utf-8")
+    code, out, err = invoke(str(SPEC), "--trace", str(EXPORT), "--csv", "-")
+    assert code == 0
+    shown_csv = docs.split("### The CSV", 1)[1].split("```\n", 1)[1].split("```", 1)[0]
+    assert set(shown_csv.splitlines()) <= set(out.splitlines())
+    markdown = invoke(str(SPEC), "--trace", str(EXPORT))[1]
+    shown_rows = [line for line in docs.splitlines() if line.startswith("| 2025-")]
+    assert len(shown_rows) == 6 and set(shown_rows) <= set(markdown.splitlines())
+    console = docs.split("```console\n", 1)[1].split("```", 1)[0].splitlines()
+    command, *printed = console
+    args = command.removeprefix("$ tokengate usage ").split()
+    monkeypatch.chdir(tmp_path)
+    code, _, err = invoke(*(str(REPO / a) if a.startswith("tests/") else a for a in args))
+    assert (code, err.splitlines()) == (0, printed)
