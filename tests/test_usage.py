@@ -336,3 +336,21 @@ def test_the_docs_show_real_output(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.chdir(tmp_path)
     code, _, err = invoke(*(str(REPO / a) if a.startswith("tests/") else a for a in args))
     assert (code, err.splitlines()) == (0, printed)
+
+
+def test_a_json_export_gives_the_same_figures(tmp_path: Path) -> None:
+    """Log Analytics saves results as JSON too: numbers and booleans as JSON values."""
+    rows = list(csv.DictReader(io.StringIO(EXPORT.read_text(encoding="utf-8"))))
+    items = []
+    for row in rows:
+        item: dict[str, object] = dict(row)
+        for column in ("PromptTokens", "CompletionTokens", "TotalTokens", "TotalTime"):
+            item[column] = int(row[column])
+        item["IsStreamCompletion"] = row["IsStreamCompletion"] == "True"
+        items.append(item)
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps(items), encoding="utf-8")
+    from_csv = invoke(str(SPEC), "--trace", str(EXPORT), "--csv", "-")[1]
+    code, from_json, _ = invoke(str(SPEC), "--trace", str(export), "--csv", "-")
+    assert code == 0
+    assert from_json == from_csv
