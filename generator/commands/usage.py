@@ -20,6 +20,7 @@ STDOUT = "-"
     "--trace",
     "export",
     required=True,
+    metavar="EXPORT",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="The Log Analytics export (out/queries/llm-usage-export.kql run and saved as CSV, "
     "JSON Lines or a JSON array).",
