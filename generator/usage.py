@@ -85,8 +85,8 @@ def rates(gateway: Gateway) -> dict[str, Rate]:
                 price = table.find(deployment.model, deployment.version, kind, account.location)
                 if price is None:
                     why = (
-                        f"{table.source.split(' (')[0]} has no {kind} price for "
-                        f"{deployment.model} {deployment.version}"
+                        f"the price table of {table.effective or 'no date'} has no {kind} "
+                        f"price for {deployment.model} {deployment.version}"
                     )
             found.setdefault(deployment.name, []).append((model, price, why))
     result = {}

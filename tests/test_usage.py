@@ -354,3 +354,21 @@ def test_a_json_export_gives_the_same_figures(tmp_path: Path) -> None:
     code, from_json, _ = invoke(str(SPEC), "--trace", str(export), "--csv", "-")
     assert code == 0
     assert from_json == from_csv
+
+
+def test_a_model_the_price_table_lacks_has_no_price(tmp_path: Path) -> None:
+    spec = tmp_path / "old-model.yaml"
+    spec.write_text(
+        SPEC.read_text(encoding="utf-8").replace(
+            'model: gpt-4o-mini, version: "2024-07-18"', 'model: gpt-35-turbo, version: "0613"'
+        ),
+        encoding="utf-8",
+    )
+    code, out, err = invoke(str(spec), "--trace", str(EXPORT), "--csv", "-")
+    assert code == 0
+    assert (
+        "warning: deployment 'mini': no price (the price table of 2026-08-11 has no Global price "
+        "for gpt-35-turbo 0613); its 1,200,000 tokens are counted, their cost is not"
+    ) in err.splitlines()
+    mini = next(r for r in csv_rows(out) if r["row"] == "usage" and r["deployment"] == "mini")
+    assert (mini["cost"], mini["unpriced_tokens"]) == ("no price", "1200000")
