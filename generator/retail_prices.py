@@ -206,7 +206,8 @@ def _items(page: Any, origin: str) -> list[Any]:
         raise TokengateError(
             f"{origin}: not a Retail Prices API page (an object with an 'Items' list)"
         )
-    return page["Items"]
+    items: list[Any] = page["Items"]
+    return items
 
 
 def parse_pages(pages: Sequence[tuple[Any, str]]) -> ImportReport:
@@ -295,13 +296,13 @@ def _prices(
             continue
         counts = Counter(triples.values())
         common = min(counts, key=lambda t: (-counts[t], _order(t)))
-        others = sorted((r, t) for r, t in triples.items() if t != common)
+        others = sorted(((r, t) for r, t in triples.items() if t != common), key=lambda e: e[0])
         entries: list[tuple[str | None, tuple[Decimal, Decimal | None, Decimal]]] = [
             (None, common),
             *others,
         ]
-        for region, (rate_in, rate_cached, rate_out) in entries:
-            prices.append(Price(model, version, kind_of, rate_in, rate_out, rate_cached, region))
+        for place, (rate_in, rate_cached, rate_out) in entries:
+            prices.append(Price(model, version, kind_of, rate_in, rate_out, rate_cached, place))
     return tuple(sorted(prices, key=price_order))
 
 
