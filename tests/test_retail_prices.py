@@ -21,6 +21,7 @@ import pytest
 from generator import pricing
 from generator.errors import TokengateError
 from generator.retail_prices import (
+    MODEL_METERS,
     Meter,
     import_pages,
     money_text,
@@ -308,3 +309,9 @@ def test_bad_files(tmp_path: Path, content: bytes, message: str) -> None:
     with pytest.raises(TokengateError) as caught:
         read_price_file(path)
     assert caught.value.message.startswith(str(tmp_path / message))
+
+
+def test_docs_list_every_meter_name_tokengate_maps() -> None:
+    doc = (Path(__file__).parent.parent / "docs" / "pricing.md").read_text(encoding="utf-8")
+    for words, (model, version) in MODEL_METERS.items():
+        assert f"| `{words}` | {model} | {version or 'any'} |" in doc
