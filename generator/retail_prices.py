@@ -361,7 +361,7 @@ def money_text(amount: Decimal) -> str:
     normal = amount.normalize()
     exponent = normal.as_tuple().exponent
     if isinstance(exponent, int) and exponent > -2:
-        normal = normal.quantize(Decimal("0.01"))
+        return f"{normal:.2f}"  # formatting, unlike quantize, has no precision limit
     return f"{normal:f}"
 
 

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from generator import pricing
 from generator.errors import TokengateError
@@ -153,7 +155,14 @@ def test_own_format_output_is_deterministic_and_reads_back_the_same() -> None:
 
 @pytest.mark.parametrize(
     ("amount", "text"),
-    [("2.5000", "2.50"), ("10", "10.00"), ("1.375", "1.375"), ("0.0000250", "0.000025")],
+    [
+        ("2.5000", "2.50"),
+        ("10", "10.00"),
+        ("1.375", "1.375"),
+        ("0.0000250", "0.000025"),
+        ("1E+30", "1" + "0" * 30 + ".00"),
+        ("1E-30", "0." + "0" * 29 + "1"),
+    ],
 )
 def test_money_text(amount: str, text: str) -> None:
     assert money_text(Decimal(amount)) == text
@@ -315,3 +324,51 @@ def test_docs_list_every_meter_name_tokengate_maps() -> None:
     doc = (Path(__file__).parent.parent / "docs" / "pricing.md").read_text(encoding="utf-8")
     for words, (model, version) in MODEL_METERS.items():
         assert f"| `{words}` | {model} | {version or 'any'} |" in doc
+
+
+HOSTILE = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.sampled_from(
+        [Decimal("NaN"), Decimal("Infinity"), Decimal("-0.0"), Decimal("1E+999"), Decimal("1E-999")]
+    ),
+    st.text(max_size=12),
+    st.sampled_from(["1K", "1M", "0K", "1 Hour", "Consumption", "glbl", "\x00", "9" * 40 + "K"]),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+)
+FIELDS = st.sampled_from(
+    [
+        "currencyCode",
+        "retailPrice",
+        "unitOfMeasure",
+        "armRegionName",
+        "effectiveStartDate",
+        "skuName",
+        "meterName",
+        "type",
+        "isPrimaryMeterRegion",
+        "tierMinimumUnits",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(changes=st.lists(st.tuples(st.integers(0, 35), FIELDS, HOSTILE), min_size=1, max_size=4))
+def test_hostile_items_give_a_table_or_a_located_message(
+    changes: list[tuple[int, str, Any]],
+) -> None:
+    """Whatever a page's fields hold, the answer is a table or a TokengateError naming the file."""
+    pages = [_page(PAGE_1), _page(PAGE_2)]
+    items = pages[0]["Items"] + pages[1]["Items"]
+    for index, key, value in changes:
+        items[index % len(items)][key] = value
+    try:
+        table = parse_pages([(pages[0], "one.json"), (pages[1], "two.json")]).table
+    except TokengateError as error:
+        assert error.message.startswith(("one.json", "two.json"))
+        return
+    for price in table.prices:
+        assert all(r.is_finite() and r >= 0 for r in (price.input, price.output))
+    assert table_json(table) == table_json(table)
