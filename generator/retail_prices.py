@@ -85,16 +85,19 @@ _TYPE_WORDS: dict[str, DeploymentType] = {
 }
 #: Words the API appends to meterName (skuName has none of them).
 _UNIT_WORDS = frozenset({"tokens", "1k", "1m"})
-#: Meters that are not pay-as-you-go text tokens: (reason, words or word parts that mark them).
-_SKIPPED_KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("batch", ("batch",)),
-    ("priority", ("priority", " pp ")),
-    ("provisioned", ("provisioned", "ptu")),
-    ("fine-tuning", (" ft ", "fine tun", "finetun", "training", "hosting")),
-    ("realtime", ("realtime", " rt ")),
-    ("audio", ("aud", "transcri", "trscb", "tts")),
-    ("image", ("image", " img ")),
-    ("long context", ("longco", "long context")),
+#: Meters that are not pay-as-you-go text tokens: (reason, pattern over the name's words).
+_SKIPPED_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (reason, re.compile(pattern))
+    for reason, pattern in (
+        ("batch", r"batch"),
+        ("priority", r"\bpriority|\bpp\b"),
+        ("provisioned", r"\bprovisioned|\bptu"),
+        ("fine-tuning", r"\bft\b|\bfine ?tun|\btraining|\bhosting"),
+        ("realtime", r"realtime|\brt\b"),
+        ("audio", r"\baud|transcri|\btrscb|\btts\b"),
+        ("image", r"\bimage|\bimg\b"),
+        ("long context", r"\blongco|\blong context"),
+    )
 )
 _UNIT = re.compile(r"^\s*(\d+)\s*([KM]?)(?:\s+tokens)?\s*$", re.IGNORECASE)
 _UNIT_FACTOR = {"": 1, "K": 1_000, "M": 1_000_000}
@@ -119,9 +122,9 @@ def _words(name: str) -> list[str]:
 
 def skipped_kind(name: str) -> str | None:
     """Why a meter is not a pay-as-you-go token price (batch, provisioned, ...), else None."""
-    padded = f" {' '.join(_words(name))} "
-    for reason, marks in _SKIPPED_KINDS:
-        if any(mark in padded for mark in marks):
+    words = " ".join(_words(name))
+    for reason, pattern in _SKIPPED_KINDS:
+        if pattern.search(words):
             return reason
     return None
 

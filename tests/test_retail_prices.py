@@ -220,6 +220,11 @@ def test_meters_that_are_not_pay_as_you_go_text_tokens(name: str, reason: str) -
     assert skipped_kind(name) == reason
 
 
+def test_names_that_only_contain_a_skip_word_are_not_skipped() -> None:
+    assert skipped_kind("Claude Sonnet Inp glbl") is None
+    assert skipped_kind("gpt 4o 1120 Inp glbl") is None
+
+
 def test_an_unknown_model_is_what_is_left_of_its_name() -> None:
     assert read_meter("gpt 4o 1120 Inp glbl extra") == "gpt 4o 1120 extra"
     assert read_meter("text-embedding-3-small Tokens") == "text embedding 3 small"
