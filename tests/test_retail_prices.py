@@ -377,3 +377,30 @@ def test_hostile_items_give_a_table_or_a_located_message(
     for price in table.prices:
         assert all(r.is_finite() and r >= 0 for r in (price.input, price.output))
     assert table_json(table) == table_json(table)
+
+
+def test_every_common_price_of_the_fixture_pages_is_the_shipped_one() -> None:
+    """The fixture rows carry the list prices the shipped table was read from (Data Zone and
+    Regional at 1.1x Global for gpt-4o 2024-11-20), so the meter mapping lands on the shipped
+    keys: a name read as the wrong version or deployment type would differ here."""
+    table = import_pages([PAGE_1, PAGE_2]).table
+    shipped = pricing.shipped()
+    checked = 0
+    for price in table.prices:
+        if price.region is not None:
+            continue
+        same = [
+            p
+            for p in shipped.prices
+            if (p.model, p.deployment_type, p.region) == (price.model, price.deployment_type, None)
+            and price.version in (None, p.version)
+        ]
+        assert same, price
+        for entry in same:
+            assert (entry.input, entry.cached_input, entry.output) == (
+                price.input,
+                price.cached_input,
+                price.output,
+            )
+            checked += 1
+    assert checked == 5
