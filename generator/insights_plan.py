@@ -54,6 +54,7 @@ class CostPlan:
     #: The budgets' periods, first occurrence first, and the longest one in days.
     periods: tuple[str, ...]
     longest_period_days: int
+    long_periods: tuple[str, ...]
 
     @property
     def unpriced(self) -> tuple[DeploymentPrice, ...]:
@@ -106,6 +107,7 @@ def cost_plan(gateway: Gateway, budgets: list[tuple[str, Limit]]) -> CostPlan:
         budgets=tuple(money),
         periods=periods,
         longest_period_days=max((PERIOD_DAYS[p] for p in periods), default=0),
+        long_periods=tuple(p for p in periods if p in LONG_PERIODS),
     )
 
 
