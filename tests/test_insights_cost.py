@@ -1,7 +1,12 @@
 """Cost wherever tokens are shown (issue 14, item 4): the cost queries, the money-budget query
 and its alert, run on sample logs with duckdb-kql as in test_insights_kql.py. Every expected
 cost is worked out by hand below from the literal prices of PRICES, never from the queries or
-from tokengate's own arithmetic."""
+from tokengate's own arithmetic.
+
+The queries key prices on the LLM log's DeploymentName ("Deployment name used by client") and
+price every prompt token as input, since the table has no cached-token column:
+https://learn.microsoft.com/azure/azure-monitor/reference/tables/apimanagementgatewayllmlog
+"""
 
 from __future__ import annotations
 
