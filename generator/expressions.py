@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from generator.model import Consumer, Gateway, Product, Route
+    from generator.model.kinds import ApiFamily
 
 
 def csharp_string(value: str) -> str:
@@ -41,12 +42,33 @@ def claim_value(claim: str, *, absent: str = "") -> str:
 DEPLOYMENT_PARAMETER = "deployment-id"
 
 
+#: The deployment an `azure-openai` request is for: the route's `{deployment-id}` parameter.
+ROUTE_DEPLOYMENT = (
+    f"context.Request.MatchedParameters.GetValueOrDefault({csharp_string(DEPLOYMENT_PARAMETER)}, "
+    '"")'
+)
+#: The deployment an `llm` (Azure AI model inference) request is for: the body's `model`.
+#: `preserveContent: true` keeps the body for the backend: "By default when you access the
+#: message body using context.Request.Body ... the original message body is lost"
+#: (https://learn.microsoft.com/azure/api-management/set-body-policy). A request without a body
+#: (GET /info) reads as null, which matches no deployment.
+BODY_DEPLOYMENT = '(string)context.Request.Body?.As<JObject>(preserveContent: true)?["model"]'
+
+
+def deployment_value(family: ApiFamily) -> str:
+    """The C# expression for the deployment a request is for, in the API family's terms."""
+    return BODY_DEPLOYMENT if family == "llm" else ROUTE_DEPLOYMENT
+
+
 def route_condition(route: Route) -> str:
     """True when the request's deployment is one of the route's."""
-    parameter = csharp_string(DEPLOYMENT_PARAMETER)
-    deployment = f'context.Request.MatchedParameters.GetValueOrDefault({parameter}, "")'
     names = ", ".join(csharp_string(name) for name in route.deployments)
-    return f"@(new [] {{ {names} }}.Contains({deployment}))"
+    return f"@(new [] {{ {names} }}.Contains({ROUTE_DEPLOYMENT}))"
+
+
+def deployment_condition(family: ApiFamily, deployment: str) -> str:
+    """True when the request is for `deployment` (a per-model limit applies to it)."""
+    return f"@({deployment_value(family)} == {csharp_string(deployment)})"
 
 
 def subscription_condition(consumer: Consumer) -> str:
@@ -55,16 +77,26 @@ def subscription_condition(consumer: Consumer) -> str:
     return f"@(context.Subscription != null && context.Subscription.Id == {name})"
 
 
-def api_counter_key(gateway: Gateway, consumer: Consumer | None) -> str:
-    """Counter key of a token limit in the API policy: the default, or a consumer's branch."""
+def api_counter_key(
+    gateway: Gateway, consumer: Consumer | None, deployment: str | None = None
+) -> str:
+    """Counter key of a token limit in the API policy: the default, or a consumer's branch.
+
+    With `deployment`, the key of that deployment's per-model limit: the same key followed by
+    `:<deployment>`, so per-model counters never mix with each other or the all-models one. The
+    element sits in a branch taken only for that deployment, so the name is a literal here.
+    """
     assert gateway.token_limit is not None
     scope = f"api/{gateway.api.name}"
     if consumer is not None:
         scope += f"/consumer/{consumer.name}"
-    return gateway.token_limit.counter_key.scoped(scope)
+    return gateway.token_limit.counter_key.scoped(scope, deployment=deployment)
 
 
-def product_counter_key(gateway: Gateway, product: Product) -> str:
-    """Counter key of a product's token limit: per subscription within the product."""
+def product_counter_key(gateway: Gateway, product: Product, deployment: str | None = None) -> str:
+    """Counter key of a product's token limit: per subscription within the product (and per
+    deployment for a per-model limit, as in `api_counter_key`)."""
     assert gateway.token_limit is not None
-    return gateway.token_limit.counter_key.scoped(f"product/{product.name}", per_subscription=True)
+    return gateway.token_limit.counter_key.scoped(
+        f"product/{product.name}", per_subscription=True, deployment=deployment
+    )

@@ -70,9 +70,12 @@ def _entra(gateway: Gateway, product: Product | None) -> bool:
 
 
 def _api_token_limit(gateway: Gateway, product: Product | None) -> bool:
-    """A limit element at API scope: own-budget branches, or a default budget."""
+    """A limit element at API scope: own-budget branches, or a default budget (all-models or
+    per-model)."""
     limit = gateway.token_limit
-    return limit is not None and bool(gateway.branch_consumers or limit.default)
+    return limit is not None and bool(
+        gateway.branch_consumers or limit.default or limit.model_limits
+    )
 
 
 def _token_metric(gateway: Gateway, product: Product | None) -> bool:
@@ -85,7 +88,7 @@ def _backend_retry(gateway: Gateway, product: Product | None) -> bool:
 
 
 def _product_token_limit(gateway: Gateway, product: Product | None) -> bool:
-    return product is not None and product.limit is not None
+    return product is not None and product.is_limited
 
 
 _INBOUND = (Section.INBOUND,)

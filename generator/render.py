@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 import jinja2
@@ -372,6 +372,12 @@ def base_context(
         "subscription_condition": expressions.subscription_condition,
         "api_counter_key": lambda consumer: expressions.api_counter_key(gateway, consumer),
         "product_counter_key": lambda product: expressions.product_counter_key(gateway, product),
+        # A scope's counter key as a function of the deployment (None: the all-models key).
+        "api_key_of": lambda consumer: partial(expressions.api_counter_key, gateway, consumer),
+        "product_key_of": lambda product: partial(
+            expressions.product_counter_key, gateway, product
+        ),
+        "deployment_condition": partial(expressions.deployment_condition, gateway.api.family),
         "product_identifier": _product_identifier,
         "llm_operations": [
             {

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from generator.model import Gateway, Product
+from generator.model import Gateway, ModelLimit, Product
 
 #: Consumers or products up to this count are listed one by one.
 MAX_LISTED = 100
@@ -32,6 +32,9 @@ class SummaryPlan:
     #: The consumers' tokens-per-minute limits added up.
     consumer_tpm: int
     max_listed: int = MAX_LISTED
+    #: Per-model limits as (scope, limit): the default's, each own-budget consumer's, each
+    #: listed product's.
+    model_limits: tuple[tuple[str, ModelLimit], ...] = ()
 
 
 def summary_plan(gateway: Gateway) -> SummaryPlan:
@@ -54,6 +57,13 @@ def summary_plan(gateway: Gateway) -> SummaryPlan:
         listed = ranked[:MAX_LISTED]
         other_products = len(ranked) - MAX_LISTED
         other_consumers = sum(per_product.get(p.name, 0) for p in ranked[MAX_LISTED:])
+    model_limits: list[tuple[str, ModelLimit]] = []
+    if gateway.token_limit is not None:
+        model_limits += [("default", m) for m in gateway.token_limit.model_limits]
+    for consumer in gateway.branch_consumers:
+        model_limits += [(f"consumer {consumer.name}", m) for m in consumer.model_limits]
+    for product in listed:
+        model_limits += [(f"product {product.name}", m) for m in product.model_limits]
     return SummaryPlan(
         per_product=per_product,
         own_budget=own_budget,
@@ -63,4 +73,5 @@ def summary_plan(gateway: Gateway) -> SummaryPlan:
         other_products=other_products,
         other_consumers=other_consumers,
         consumer_tpm=consumer_tpm,
+        model_limits=tuple(model_limits),
     )

@@ -21,7 +21,7 @@ from support import (
     syntax_problems,
 )
 
-from generator.model import Gateway
+from generator.model import Gateway, Limit
 from generator.pipeline import compile_path
 from generator.render import RenderedFile, render
 
@@ -165,14 +165,22 @@ def test_policy_matches_model(spec: Path) -> None:
     if gateway.token_limit is None:
         assert limits == []
         return
-    expected = [c.limit for c in gateway.branch_consumers]
-    if gateway.token_limit.default:
-        expected.append(gateway.token_limit.default)
+    # Per scope: the all-models limit, then the per-model limits (deployment named).
+    expected: list[tuple[Limit | None, str | None]] = []
+    scopes = [(c.limit, c.model_limits) for c in gateway.branch_consumers]
+    scopes.append((gateway.token_limit.default, gateway.token_limit.model_limits))
+    for limit_all, per_model in scopes:
+        if limit_all is not None:
+            expected.append((limit_all, None))
+        expected += [(m.limit, m.deployment) for m in per_model]
     assert len(limits) == len(expected)
     keys = [element.get("counter-key") for element in limits]
     assert len(set(keys)) == len(keys), "two scopes share a counter-key prefix"
-    for element, limit in zip(limits, expected, strict=True):
+    for element, (limit, deployment) in zip(limits, expected, strict=True):
         assert limit is not None
+        key = element.get("counter-key") or ""
+        if deployment is not None:
+            assert key.endswith(f' + ":{deployment}")'), key
         tpm = element.get("tokens-per-minute")
         assert (int(tpm) if tpm else None) == limit.tokens_per_minute
         quota = element.get("token-quota")

@@ -18,12 +18,14 @@ from generator.model import CounterKey, Gateway, Limit, Route
 
 #: Fields that are not part of the deployed gateway, or are derived from ones that are
 #: compared: a consumer's effective limit is its own override (compared) merged over the default
-#: or its product's limit (compared once there, not once per consumer).
+#: or its product's limit (compared once there, not once per consumer); the same for its
+#: per-model limits (`model_override` is compared).
 SKIPPED = frozenset(
     {
         ("Gateway", "source"),
         ("Gateway", "regenerate_note"),
         ("Consumer", "limit"),
+        ("Consumer", "model_limits"),
         ("Product", "generated"),
     }
 )
@@ -39,6 +41,8 @@ ITEM_NOUNS = {
     "consumers": "consumer",
     "products": "product",
     "dimensions": "dimension",
+    "model_limits": "per-model limit",
+    "model_override": "per-model limit",
 }
 SECTION_NOUNS = {
     "apim": "APIM",

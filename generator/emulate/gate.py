@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from array import array
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from generator.emulate.policy import LimitHeaders
@@ -65,6 +65,15 @@ class Ticket:
     counter: int
     counted_early: int
     dimensions: tuple[tuple[str, str], ...]
+    #: The per-model limit the request was also checked against (-1: none).
+    model_budget: int = -1
+    model_counter: int = -1
+
+    @property
+    def elements(self) -> tuple[tuple[int, int], ...]:
+        """(budget, counter) of each token-limit element the request passed, in policy order."""
+        found = [(self.budget, self.counter), (self.model_budget, self.model_counter)]
+        return tuple((b, c) for b, c in found if b >= 0)
 
 
 @dataclass(frozen=True)
@@ -82,6 +91,8 @@ class _Resolved:
     budget: int
     counter: int
     dimensions: tuple[tuple[str, str], ...]
+    model_budget: int = -1
+    model_counter: int = -1
 
 
 @dataclass
@@ -143,18 +154,30 @@ class Gate:
         )
         resolved = self.plan.resolve(workload)
         budget = resolved.budget_of[0]
-        counter = -1
-        if budget >= 0:
-            key = resolved.counter_keys[0]
-            counter = self.counter_ids.get(key, -1)
-            if counter < 0:
-                counter = self.counter_ids[key] = self.counters.grow()
+        counter = self._counter(resolved.counter_keys[0]) if budget >= 0 else -1
+        model_budget = model_counter = -1
+        if resolved.model_budget_of and resolved.model_budget_of[0] >= 0:
+            model_budget = resolved.model_budget_of[0]
+            model_counter = self._counter(resolved.counter_keys[resolved.model_counter_of[0]])
         names = [d.name for d in self.plan.dimensions]
-        result = _Resolved(budget, counter, tuple(zip(names, resolved.combos[0], strict=True)))
+        result = _Resolved(
+            budget,
+            counter,
+            tuple(zip(names, resolved.combos[0], strict=True)),
+            model_budget,
+            model_counter,
+        )
         if len(self.cache) >= _RESOLVED_CACHE:
             self.cache.clear()
         self.cache[signature] = result
         return result
+
+    def _counter(self, key: str) -> int:
+        """The counter of a counter-key value, made on first use (one per value, as in APIM)."""
+        counter = self.counter_ids.get(key, -1)
+        if counter < 0:
+            counter = self.counter_ids[key] = self.counters.grow()
+        return counter
 
     def _limit(self, budget: int) -> Limit:
         return self.plan.budgets[budget].limit
@@ -177,34 +200,51 @@ class Gate:
             headers[declared.remaining_quota_tokens] = str(quota)
         return headers
 
+    def _remaining(self, elements: tuple[tuple[int, int], ...]) -> dict[str, str]:
+        """Remaining-tokens headers of the elements a request passed: each sets its own, so a
+        later element's value stands (a per-model limit's, after the all-models one)."""
+        headers: dict[str, str] = {}
+        for budget, counter in elements:
+            headers.update(self.remaining_headers(budget, counter))
+        return headers
+
     def admit(self, call: Call) -> Decision:
+        """Each token-limit element in policy order (all-models, then per-model): the first to
+        refuse answers; prompt tokens counted on arrival stay counted on the elements before it
+        (as `engine.replay` assumes)."""
         resolved = self._resolve(call)
-        budget, counter = resolved.budget, resolved.counter
-        if budget < 0:
-            return Decision(200, 0, {}, Ticket(-1, -1, 0, resolved.dimensions))
-        limit = self._limit(budget)
+        ticket = Ticket(
+            resolved.budget,
+            resolved.counter,
+            0,
+            resolved.dimensions,
+            resolved.model_budget,
+            resolved.model_counter,
+        )
+        elements = ticket.elements
+        if not elements:
+            return Decision(200, 0, {}, ticket)
         t = self.now()
         early = semantics.prompt_counted_on_arrival(self.plan.estimate_prompt_tokens, call.stream)
         needed = semantics.tokens_needed(early, call.prompt_tokens, self.assumptions.admission)
-        outcome, wait_ms = self.counters.decide(
-            counter, limit.tokens_per_minute, limit.quota, limit.quota_period, t, needed
-        )
-        if outcome != ALLOWED:
-            seconds = semantics.retry_after_seconds(int(wait_ms / self.speed))
-            headers = self.remaining_headers(budget, counter)
-            if outcome == RATE_LIMITED:
-                headers["Retry-After"] = str(seconds)
-            return Decision(HTTP_STATUS[outcome], seconds, headers, None, outcome)
-        counted = 0
-        if early:
-            counted = call.prompt_tokens
-            self._count(budget, counter, t, counted)
-        return Decision(
-            200,
-            0,
-            self.remaining_headers(budget, counter),
-            Ticket(budget, counter, counted, resolved.dimensions),
-        )
+        passed: list[tuple[int, int]] = []
+        for budget, counter in elements:
+            limit = self._limit(budget)
+            outcome, wait_ms = self.counters.decide(
+                counter, limit.tokens_per_minute, limit.quota, limit.quota_period, t, needed
+            )
+            if outcome != ALLOWED:
+                seconds = semantics.retry_after_seconds(int(wait_ms / self.speed))
+                headers = self._remaining((*passed, (budget, counter)))
+                if outcome == RATE_LIMITED:
+                    headers["Retry-After"] = str(seconds)
+                return Decision(HTTP_STATUS[outcome], seconds, headers, None, outcome)
+            if early:
+                self._count(budget, counter, t, call.prompt_tokens)
+            passed.append((budget, counter))
+        counted = call.prompt_tokens if early else 0
+        ticket = replace(ticket, counted_early=counted)
+        return Decision(200, 0, self._remaining(elements), ticket)
 
     def _count(self, budget: int, counter: int, t: int, tokens: int) -> None:
         limit = self._limit(budget)
@@ -213,14 +253,19 @@ class Gate:
         )
 
     def complete(self, ticket: Ticket, prompt: int, completion: int) -> dict[str, str]:
-        """Count the response's tokens; the headers the response carries."""
-        if ticket.budget < 0:
+        """Count the response's tokens (on every element the request passed); the headers the
+        response carries."""
+        elements = ticket.elements
+        if not elements:
             return {}
         later = prompt + completion - ticket.counted_early
         if later > 0:
-            self._count(ticket.budget, ticket.counter, self.now(), later)
-        headers = self.remaining_headers(ticket.budget, ticket.counter)
-        consumed = self._declared(ticket.budget).tokens_consumed
-        if consumed:
-            headers[consumed] = str(prompt + completion)
+            now = self.now()
+            for budget, counter in elements:
+                self._count(budget, counter, now, later)
+        headers = self._remaining(elements)
+        for budget, _ in elements:
+            consumed = self._declared(budget).tokens_consumed
+            if consumed:
+                headers[consumed] = str(prompt + completion)
         return headers

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from generator.model.build import (
     GENERATED_PRODUCT_PREFIX,
+    MAX_BRANCH_ELEMENTS,
     MAX_CONSUMER_BRANCHES,
     build,
     dimension,
     limit_of,
+    model_limits_of,
     routes_for,
     tier_name,
 )
@@ -39,6 +41,7 @@ from generator.model.gateway import (
     Insights,
     Limit,
     LlmMessages,
+    ModelLimit,
     Monitoring,
     Product,
     Route,
@@ -48,6 +51,7 @@ from generator.model.gateway import (
 
 __all__ = [
     "GENERATED_PRODUCT_PREFIX",
+    "MAX_BRANCH_ELEMENTS",
     "MAX_CONSUMER_BRANCHES",
     "Account",
     "Alerts",
@@ -66,6 +70,7 @@ __all__ = [
     "Insights",
     "Limit",
     "LlmMessages",
+    "ModelLimit",
     "Monitoring",
     "Product",
     "Route",
@@ -74,6 +79,7 @@ __all__ = [
     "build",
     "dimension",
     "limit_of",
+    "model_limits_of",
     "routes_for",
     "schema_default",
     "tier_name",

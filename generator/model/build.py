@@ -31,11 +31,13 @@ from generator.model.gateway import (
     Insights,
     Limit,
     LlmMessages,
+    ModelLimit,
     Monitoring,
     Product,
     Route,
     TokenLimit,
     TokenMetrics,
+    merged_model_limits,
 )
 
 #: The limit fields a consumer or product may set.
@@ -43,18 +45,32 @@ LIMIT_FIELDS = ("tokensPerMinute", "quota", "quotaPeriod")
 
 
 MAX_CONSUMER_BRANCHES = 100
+#: Token-limit elements the branches may hold in all (one per branch, plus one per per-model
+#: limit): a per-model element with its <when> is ~0.5-0.7 KB, so 300 stay well under the
+#: 256 KiB policy limit (TG120). Without per-model limits, MAX_CONSUMER_BRANCHES binds first.
+MAX_BRANCH_ELEMENTS = 300
 
 #: Prefix of generated tier products; reserved, so user products cannot collide with them.
 GENERATED_PRODUCT_PREFIX = "tokengate-tier-"
 
 
-def tier_name(limit: Limit) -> str:
-    """A readable, deterministic product id for a budget: tokengate-tier-tpm5000-q100000-daily."""
+def tier_name(limit: Limit | None, model_limits: tuple[ModelLimit, ...] = ()) -> str:
+    """A readable, deterministic product id for a budget: tokengate-tier-tpm5000-q100000-daily.
+
+    Per-model limits add `models-<digest>` (12 hex digits of their SHA-256), so consumers whose
+    per-model limits differ never share a tier, and the id stays within APIM's 80 characters.
+    """
     parts = []
-    if limit.tokens_per_minute is not None:
+    if limit is not None and limit.tokens_per_minute is not None:
         parts.append(f"tpm{limit.tokens_per_minute}")
-    if limit.quota is not None and limit.quota_period:
+    if limit is not None and limit.quota is not None and limit.quota_period:
         parts.append(f"q{limit.quota}-{limit.quota_period.lower()}")
+    if model_limits:
+        text = ";".join(
+            f"{m.deployment}={m.limit.tokens_per_minute}/{m.limit.quota}/{m.limit.quota_period}"
+            for m in model_limits
+        )
+        parts.append("models-" + hashlib.sha256(text.encode()).hexdigest()[:12])
     return GENERATED_PRODUCT_PREFIX + "-".join(parts)
 
 
@@ -97,17 +113,22 @@ def routes_for(accounts: tuple[Account, ...]) -> tuple[Route, ...]:
 
 
 def _tiered(
-    consumers: list[Consumer], products: list[Product]
+    consumers: list[Consumer], products: list[Product], branch_names: frozenset[str]
 ) -> tuple[list[Consumer], list[Product]]:
-    """Group branch consumers into generated tier products once there are too many branches."""
-    branches = {c.name for c in consumers if c.override is not None and c.product is None}
-    if len(branches) <= MAX_CONSUMER_BRANCHES:
+    """Group branch consumers into generated tier products once there are too many branches
+    (or token-limit elements in them, with per-model limits).
+
+    A tier is one budget: the all-models limit and the per-model limits (both in its name).
+    """
+    branches = branch_names
+    elements = sum(1 + len(c.model_limits) for c in consumers if c.name in branches)
+    if len(branches) <= MAX_CONSUMER_BRANCHES and elements <= MAX_BRANCH_ELEMENTS:
         return consumers, products
     tiers: dict[str, Product] = {}
     placed = []
     for consumer in consumers:
-        if consumer.name in branches and consumer.limit is not None:
-            name = tier_name(consumer.limit)
+        if consumer.name in branches and (consumer.limit is not None or consumer.model_limits):
+            name = tier_name(consumer.limit, consumer.model_limits)
             if name not in tiers:
                 summary = name.removeprefix(GENERATED_PRODUCT_PREFIX)
                 tiers[name] = Product(
@@ -118,6 +139,7 @@ def _tiered(
                     approval_required=False,
                     subscriptions_limit=None,
                     generated=True,
+                    model_limits=consumer.model_limits,
                 )
             consumer = replace(consumer, product=name)
         placed.append(consumer)
@@ -128,6 +150,17 @@ def limit_of(block: dict[str, Any]) -> Limit | None:
     """The budget a tokenLimit, product or consumer block sets; None when it sets none."""
     limit = Limit(block.get("tokensPerMinute"), block.get("quota"), block.get("quotaPeriod"))
     return None if limit.is_empty and limit.quota_period is None else limit
+
+
+def model_limits_of(block: dict[str, Any]) -> tuple[ModelLimit, ...]:
+    """The per-model limits (`models`) a tokenLimit, product or consumer block sets, sorted by
+    deployment."""
+    found = [
+        ModelLimit(m["deployment"], limit)
+        for m in block.get("models", [])
+        if (limit := limit_of(m)) is not None
+    ]
+    return tuple(sorted(found, key=lambda m: m.deployment))
 
 
 def dimension(entry: str | dict[str, Any]) -> Dimension:
@@ -164,18 +197,19 @@ def _accounts(data: dict[str, Any]) -> tuple[Account, ...]:
 def _token_limit(data: dict[str, Any]) -> TokenLimit | None:
     """The token-limit settings, when any budget is set anywhere (default, product, consumer)."""
     blocks = [*data.get("products", []), *data.get("consumers", [])]
-    if "tokenLimit" not in data and not any(limit_of(b) for b in blocks):
+    if "tokenLimit" not in data and not any(limit_of(b) or b.get("models") for b in blocks):
         return None
     settings = data.get("tokenLimit") or with_defaults({"tokenLimit": {}})["tokenLimit"]
     return TokenLimit(
         default=limit_of(settings),
         counter_key=CounterKey.parse(settings["counterKey"]),
         estimate_prompt_tokens=settings["estimatePromptTokens"],
+        model_limits=model_limits_of(settings),
     )
 
 
 def _products_and_consumers(
-    data: dict[str, Any], default: Limit | None
+    data: dict[str, Any], default: Limit | None, default_models: tuple[ModelLimit, ...] = ()
 ) -> tuple[list[Product], list[Consumer]]:
     products = [
         Product(
@@ -185,22 +219,45 @@ def _products_and_consumers(
             limit=limit_of(p),
             approval_required=p["approvalRequired"],
             subscriptions_limit=p.get("subscriptionsLimit"),
+            model_limits=model_limits_of(p),
         )
         for p in data.get("products", [])
     ]
-    product_limits = {p.name: p.limit for p in products}
+    by_name = {p.name: p for p in products}
     consumers = []
+    branch_names = set()
     for c in data.get("consumers", []):
         display = c.get("displayName", c["name"])
         if "product" in c:
+            product = by_name[c["product"]]
             consumers.append(
-                Consumer(c["name"], display, None, product_limits[c["product"]], c["product"])
+                Consumer(
+                    c["name"],
+                    display,
+                    None,
+                    product.limit,
+                    c["product"],
+                    model_limits=product.model_limits,
+                )
             )
             continue
         override = limit_of(c)
         effective = override.merged_over(default) if override else default
-        consumers.append(Consumer(c["name"], display, override, effective))
-    consumers, products = _tiered(consumers, products)
+        own_models = model_limits_of(c)
+        models = merged_model_limits(own_models, default_models)
+        if override is not None or models != default_models:
+            branch_names.add(c["name"])
+        consumers.append(
+            Consumer(
+                c["name"],
+                display,
+                override,
+                effective,
+                model_limits=models,
+                model_override=own_models,
+            )
+        )
+    consumers, products = _tiered(consumers, products, frozenset(branch_names))
     return products, consumers
 
 
@@ -296,7 +353,9 @@ def build(
     routes = routes_for(accounts)
     token_limit = _token_limit(data)
     products, consumers = _products_and_consumers(
-        data, token_limit.default if token_limit else None
+        data,
+        token_limit.default if token_limit else None,
+        token_limit.model_limits if token_limit else (),
     )
     balancing = data["loadBalancing"]
     breaker, breaker_accounts = _breakers(data, routes)

@@ -85,6 +85,31 @@ class Limit:
 
 
 @dataclass(frozen=True)
+class ModelLimit:
+    """A per-model limit: a token limit for the requests to one deployment, on its own counter,
+    checked as well as the all-models limit of the same scope."""
+
+    deployment: str
+    limit: Limit
+
+    @property
+    def name(self) -> str:
+        """What a per-model limit is matched on (by `diff`, like named items)."""
+        return self.deployment
+
+
+def merged_model_limits(
+    own: tuple[ModelLimit, ...], default: tuple[ModelLimit, ...]
+) -> tuple[ModelLimit, ...]:
+    """`own` per-model limits on top of `default`'s, deployment by deployment (each like
+    `Limit.merged_over`), sorted by deployment."""
+    merged = {m.deployment: m.limit for m in default}
+    for m in own:
+        merged[m.deployment] = m.limit.merged_over(merged.get(m.deployment))
+    return tuple(ModelLimit(name, merged[name]) for name in sorted(merged))
+
+
+@dataclass(frozen=True)
 class CounterKey:
     """What the counter is keyed on: `subscription`, `ip`, `header`, `claim` or `expression`."""
 
@@ -115,15 +140,20 @@ class CounterKey:
             return claim_value(self.argument)
         return f"({self.argument.strip()[2:-1]})"
 
-    def scoped(self, scope: str, *, per_subscription: bool = False) -> str:
+    def scoped(
+        self, scope: str, *, per_subscription: bool = False, deployment: str | None = None
+    ) -> str:
         """A policy expression whose value starts with `scope:`, so scopes never share a counter.
 
-        `per_subscription` adds the subscription id (product scope: one counter per subscriber).
+        `per_subscription` adds the subscription id (product scope: one counter per subscriber);
+        `deployment` ends the key with `:<deployment>` (a per-model limit's own counter).
         """
         parts = [csharp_string(scope + ":")]
         if per_subscription and self.kind != "subscription":
             parts += ["context.Subscription.Id", csharp_string(":")]
         parts.append(self.csharp())
+        if deployment is not None:
+            parts.append(csharp_string(":" + deployment))
         return f"@({' + '.join(parts)})"
 
 
@@ -132,6 +162,8 @@ class TokenLimit:
     default: Limit | None
     counter_key: CounterKey
     estimate_prompt_tokens: bool
+    #: The default per-model limits (`tokenLimit.models`).
+    model_limits: tuple[ModelLimit, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -159,6 +191,12 @@ class Product:
     subscriptions_limit: int | None
     #: Made by tokengate to group consumers with the same budget (see MAX_CONSUMER_BRANCHES).
     generated: bool = False
+    #: The product's per-model limits, sorted by deployment.
+    model_limits: tuple[ModelLimit, ...] = ()
+
+    @property
+    def is_limited(self) -> bool:
+        return self.limit is not None or bool(self.model_limits)
 
 
 @dataclass(frozen=True)
@@ -171,6 +209,11 @@ class Consumer:
     limit: Limit | None
     #: The product (tier) the consumer subscribes to; None = subscribed to the API itself.
     product: str | None = None
+    #: The per-model limits the consumer actually gets: its own merged over the default's per
+    #: deployment (a product's when in a product), sorted by deployment.
+    model_limits: tuple[ModelLimit, ...] = ()
+    #: The consumer's own per-model limits (`models`), before merging; empty in a product.
+    model_override: tuple[ModelLimit, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -315,8 +358,14 @@ class Gateway:
 
     @property
     def branch_consumers(self) -> tuple[Consumer, ...]:
-        """Consumers whose own budget is a branch of the API policy (not in a product)."""
-        return tuple(c for c in self.consumers if c.override is not None and c.product is None)
+        """Consumers whose own budget is a branch of the API policy (not in a product): an
+        all-models override, or per-model limits other than the default's."""
+        default = self.token_limit.model_limits if self.token_limit else ()
+        return tuple(
+            c
+            for c in self.consumers
+            if c.product is None and (c.override is not None or c.model_limits != default)
+        )
 
     def subscription_scope(self, consumer: Consumer) -> str:
         """What the consumer's APIM subscription is scoped to."""

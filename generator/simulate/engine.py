@@ -50,6 +50,10 @@ class Routing:
     counters: int
     combo_of: Sequence[int] | None = None
     combos: int = 0
+    #: Per request, with per-model limits: the slot and counter of the per-model limit it is
+    #: also checked against (counter -1: none). None: no request has one.
+    model_slot_of: Sequence[int] | None = None
+    model_counter_of: Sequence[int] | None = None
 
 
 @dataclass
@@ -296,6 +300,8 @@ def replay(
             minute = t // MINUTE_MS
             series[minute] = series.get(minute, 0) + tokens
 
+    model_slot_of, model_counter_of = routing.model_slot_of, routing.model_counter_of
+    model_slot = 0
     previous = times[0] if n else 0
     for i in range(n):
         t = times[i]
@@ -317,13 +323,41 @@ def replay(
         outcome, wait_ms = decide(
             counter, slot_tpm[slot], slot_quota[slot], slot_period[slot], t, needed
         )
+        # A per-model limit is the next element: reached only when the all-models one admits
+        # (which has then counted the prompt, when counted on arrival, whatever comes next).
+        model_counter = model_counter_of[i] if model_counter_of is not None else -1
+        if model_counter >= 0 and outcome == ALLOWED:
+            assert model_slot_of is not None
+            model_slot = model_slot_of[i]
+            if early:
+                count(counter, slot, t, prompt)
+            requests[model_counter] += 1
+            if detail:
+                demand = minute_demand[model_counter]
+                demand[minute] = demand.get(minute, 0) + prompt + completions[i]
+            outcome, wait_ms = decide(
+                model_counter,
+                slot_tpm[model_slot],
+                slot_quota[model_slot],
+                slot_period[model_slot],
+                t,
+                needed,
+            )
+        else:
+            model_counter = -1
         if outcome != ALLOWED:
             status[i] = outcome
             seconds = semantics.retry_after_seconds(wait_ms)
             retry_after[i] = seconds
-            _refused(tally, counter, outcome, t, seconds)
+            # Tallied on the counter that refused: a request the per-model limit refuses is
+            # not one of the all-models counter's (its early prompt tokens stay counted there).
+            refused_on = counter
+            if model_counter >= 0:
+                refused_on = model_counter
+                requests[counter] -= 1
+            _refused(tally, refused_on, outcome, t, seconds)
             if detail:
-                refusals = (minute_429 if outcome == RATE_LIMITED else minute_403)[counter]
+                refusals = (minute_429 if outcome == RATE_LIMITED else minute_403)[refused_on]
                 minute = t // MINUTE_MS
                 refusals[minute] = refusals.get(minute, 0) + 1
             continue
@@ -331,6 +365,10 @@ def replay(
         allowed[counter] += 1
         prompt_total[counter] += prompt
         completion_total[counter] += completion
+        if model_counter >= 0:
+            allowed[model_counter] += 1
+            prompt_total[model_counter] += prompt
+            completion_total[model_counter] += completion
         if combo_of is not None:
             combo = combo_of[i]
             combo_requests[combo] += 1
@@ -338,7 +376,10 @@ def replay(
             combo_completion[combo] += completion
         later = completion
         if early:
-            count(counter, slot, t, prompt)
+            if model_counter < 0:
+                count(counter, slot, t, prompt)
+            else:
+                count(model_counter, model_slot, t, prompt)
         else:
             later += prompt
         duration = durations[i] if durations is not None else -1
@@ -346,8 +387,12 @@ def replay(
             duration = default_latency
         if duration == 0:
             count(counter, slot, t, later)
+            if model_counter >= 0:
+                count(model_counter, model_slot, t, later)
         else:
             heappush(pending, (t + duration, i, counter, slot, later))
+            if model_counter >= 0:
+                heappush(pending, (t + duration, i, model_counter, model_slot, later))
     while pending:  # responses after the last arrival still count (peaks, minute series)
         end, _, counter, slot, tokens = heappop(pending)
         count(counter, slot, end, tokens)

@@ -1,24 +1,26 @@
 """What the generated policies do to a request, read from the Gateway model.
 
-The policies give every request at most one token-limit element (a budget): a product's limit
-for a consumer subscribed to a product, a consumer's own branch of the API policy, or the API
-default. Counter keys are the exact expressions `render` writes into those elements
-(`expressions.api_counter_key` / `product_counter_key`), evaluated per request, so the scope
-prefixes match APIM's counters. `resolve` turns a workload into the engine's integer columns.
+The policies give every request at most one all-models token-limit element (a budget): a
+product's limit for a consumer subscribed to a product, a consumer's own branch of the API
+policy, or the API default; and, when that scope has a per-model limit for the request's
+deployment, one per-model element after it (a budget with a `deployment`). Counter keys are
+the exact expressions `render` writes into those elements (`expressions.api_counter_key` /
+`product_counter_key`), evaluated per request, so the scope prefixes match APIM's counters.
+`resolve` turns a workload into the engine's integer columns.
 """
 
 from __future__ import annotations
 
 from array import array
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, field
+from functools import cached_property, partial
 from itertools import repeat
 from typing import Literal
 
 from generator import expressions
 from generator.errors import TokengateError
-from generator.model import Gateway, Limit
+from generator.model import Gateway, Limit, ModelLimit
 from generator.simulate import evaluate
 from generator.simulate.evaluate import Expression, Field, Text
 from generator.simulate.workload import (
@@ -50,10 +52,13 @@ class Budget:
     #: The counter-key attribute exactly as rendered, and its evaluable form.
     counter_key_text: str
     counter_key: Expression
+    #: The deployment of a per-model limit; None for an all-models limit.
+    deployment: str | None = None
 
     @property
     def label(self) -> str:
-        return "default" if self.kind == "default" else f"{self.kind} {self.name}"
+        scope = "default" if self.kind == "default" else f"{self.kind} {self.name}"
+        return scope if self.deployment is None else f"{scope} {self.deployment}"
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,14 @@ class Plan:
     #: Budget of a request whose subscription is not a spec consumer (specs without consumers).
     outside_budget: int | None
     dimensions: tuple[Dimension, ...]
+    #: Consumer name → deployment → the budget of its per-model limit (consumers without one
+    #: are left out); and the same for requests outside the spec's consumers.
+    model_budgets_of_consumer: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    outside_model_budgets: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def has_model_limits(self) -> bool:
+        return any(b.deployment is not None for b in self.budgets)
 
     @property
     def estimate_prompt_tokens(self) -> bool:
@@ -97,6 +110,8 @@ class Plan:
                 if part.source:
                     why = f"tokengate cannot evaluate `{part.source}` in the counter key"
                 required.setdefault(part.name, why)
+        if self.has_model_limits:
+            required[DEPLOYMENT] = "per-model limits apply to the requests for their deployment"
         optional = {f.name for d in self.dimensions for f in d.value.fields}
         optional |= {DEPLOYMENT}
         optional -= {PRODUCT, BACKEND}
@@ -123,19 +138,40 @@ def build(gateway: Gateway) -> Plan:
         )
 
     def add(
-        kind: Literal["default", "consumer", "product"], name: str, limit: Limit, key_text: str
+        kind: Literal["default", "consumer", "product"],
+        name: str,
+        limit: Limit,
+        key_text: str,
+        deployment: str | None = None,
     ) -> int:
-        budgets.append(
-            Budget(kind, name, limit, key_text, evaluate.compile_value(key_text, COUNTER_KEY))
-        )
+        key = evaluate.compile_value(key_text, COUNTER_KEY)
+        budgets.append(Budget(kind, name, limit, key_text, key, deployment))
         return len(budgets) - 1
+
+    def add_models(
+        kind: Literal["default", "consumer", "product"],
+        name: str,
+        model_limits: tuple[ModelLimit, ...],
+        key_of: Callable[[str], str],
+    ) -> dict[str, int]:
+        return {
+            m.deployment: add(kind, name, m.limit, key_of(m.deployment), m.deployment)
+            for m in model_limits
+        }
 
     default = None
     if token_limit.default is not None:
         default = add(
             "default", "", token_limit.default, expressions.api_counter_key(gateway, None)
         )
+    default_models = add_models(
+        "default",
+        "",
+        token_limit.model_limits,
+        lambda d: expressions.api_counter_key(gateway, None, d),
+    )
     product_budget: dict[str, int | None] = {}
+    product_models: dict[str, dict[str, int]] = {}
     for product in gateway.products:
         product_budget[product.name] = (
             add(
@@ -147,20 +183,47 @@ def build(gateway: Gateway) -> Plan:
             if product.limit is not None
             else None
         )
+        product_models[product.name] = add_models(
+            "product",
+            product.name,
+            product.model_limits,
+            partial(expressions.product_counter_key, gateway, product),
+        )
     branches = {c.name for c in gateway.branch_consumers}
+    models_of: dict[str, Mapping[str, int]] = {}
     for consumer in gateway.consumers:
         if consumer.product is not None:
             by_consumer[consumer.name] = product_budget.get(consumer.product)
-        elif consumer.name in branches and consumer.limit is not None:
-            by_consumer[consumer.name] = add(
+            models_of[consumer.name] = product_models.get(consumer.product, {})
+        elif consumer.name in branches:
+            by_consumer[consumer.name] = (
+                add(
+                    "consumer",
+                    consumer.name,
+                    consumer.limit,
+                    expressions.api_counter_key(gateway, consumer),
+                )
+                if consumer.limit is not None
+                else None
+            )
+            models_of[consumer.name] = add_models(
                 "consumer",
                 consumer.name,
-                consumer.limit,
-                expressions.api_counter_key(gateway, consumer),
+                consumer.model_limits,
+                partial(expressions.api_counter_key, gateway, consumer),
             )
         else:
             by_consumer[consumer.name] = default
-    return Plan(gateway, tuple(budgets), by_consumer, default, _dimensions(gateway))
+            models_of[consumer.name] = default_models
+    return Plan(
+        gateway,
+        tuple(budgets),
+        by_consumer,
+        default,
+        _dimensions(gateway),
+        {name: models for name, models in models_of.items() if models},
+        default_models,
+    )
 
 
 def _dimensions(gateway: Gateway) -> tuple[Dimension, ...]:
@@ -204,6 +267,10 @@ class Resolved:
     counter_consumers: list[tuple[str, ...]]
     #: Per combo: one value per plan dimension.
     combos: list[tuple[str, ...]]
+    #: Per request, when the plan has per-model limits: the budget and counter of the per-model
+    #: limit its deployment falls under (-1: none). Empty when the plan has none.
+    model_budget_of: array[int] = field(default_factory=lambda: array("l"))
+    model_counter_of: array[int] = field(default_factory=lambda: array("l"))
 
 
 class _Resolver:
@@ -257,37 +324,72 @@ class _Resolver:
         plan = self.plan
         budget_of = array("l", [-1]) * self.n
         counter_of = array("l", [0]) * self.n
+        per_model = plan.has_model_limits
+        model_budget_of = array("l", [-1]) * self.n if per_model else array("l")
+        model_counter_of = array("l", [-1]) * self.n if per_model else array("l")
         names = {CONSUMER} | {f.name for b in plan.budgets for f in b.counter_key.fields}
+        if per_model:
+            names.add(DEPLOYMENT)
         sources, columns = self.columns(names, "")
         at_consumer = sources.index(CONSUMER)
-        seen: dict[tuple[str, ...], tuple[int, int]] = {}
+        at_deployment = sources.index(DEPLOYMENT) if per_model else -1
+        seen: dict[tuple[str, ...], tuple[int, int, int, int]] = {}
         counter_ids: dict[tuple[bool, str], int] = {}
         keys: list[str] = []
         counter_budget: list[int] = []
         consumers_of: list[set[str]] = []
+
+        def counter_for(budget: int, key: str, consumer: str) -> int:
+            # One counter per key value, whichever scope computed it (APIM's rule); requests
+            # under no limit are grouped per consumer.
+            signature = (budget >= 0, key if budget >= 0 else consumer)
+            counter = counter_ids.get(signature)
+            if counter is None:
+                counter = counter_ids[signature] = len(keys)
+                keys.append(key)
+                counter_budget.append(budget)
+                consumers_of.append(set())
+            consumers_of[counter].add(consumer)
+            return counter
+
         for i, raw in enumerate(zip(*columns, strict=True)):
             known = seen.get(raw)
             if known is None:
                 consumer = raw[at_consumer]
                 budget = self.budget_for(consumer)
-                key = ""
-                if budget >= 0:
-                    key = plan.budgets[budget].counter_key.evaluate(self.values(sources, raw))
-                # One counter per key value, whichever scope computed it (APIM's rule); requests
-                # under no limit are grouped per consumer.
-                signature = (budget >= 0, key if budget >= 0 else consumer)
-                counter = counter_ids.get(signature)
-                if counter is None:
-                    counter = counter_ids[signature] = len(keys)
-                    keys.append(key)
-                    counter_budget.append(budget)
-                    consumers_of.append(set())
-                consumers_of[counter].add(consumer)
-                known = seen[raw] = (budget, counter)
-            budget_of[i], counter_of[i] = known
+                value_of = self.values(sources, raw)
+                key = plan.budgets[budget].counter_key.evaluate(value_of) if budget >= 0 else ""
+                counter = counter_for(budget, key, consumer)
+                model_budget = model_counter = -1
+                if per_model:
+                    model_budget = self.model_budgets_for(consumer).get(raw[at_deployment], -1)
+                    if model_budget >= 0:
+                        model_key = plan.budgets[model_budget].counter_key.evaluate(value_of)
+                        model_counter = counter_for(model_budget, model_key, consumer)
+                known = seen[raw] = (budget, counter, model_budget, model_counter)
+            budget_of[i], counter_of[i] = known[0], known[1]
+            if per_model:
+                model_budget_of[i], model_counter_of[i] = known[2], known[3]
         combo_of, combos = self.combos()
         consumers = [tuple(sorted(names)) for names in consumers_of]
-        return Resolved(budget_of, counter_of, combo_of, keys, counter_budget, consumers, combos)
+        return Resolved(
+            budget_of,
+            counter_of,
+            combo_of,
+            keys,
+            counter_budget,
+            consumers,
+            combos,
+            model_budget_of,
+            model_counter_of,
+        )
+
+    def model_budgets_for(self, consumer: str) -> Mapping[str, int]:
+        """Deployment → per-model budget of the consumer's scope (checked by `budget_for`)."""
+        plan = self.plan
+        if consumer in plan.budget_of_consumer:
+            return plan.model_budgets_of_consumer.get(consumer, {})
+        return plan.outside_model_budgets
 
     def budget_for(self, consumer: str) -> int:
         plan = self.plan

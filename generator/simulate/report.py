@@ -320,6 +320,7 @@ def _assumptions(simulation: Simulation) -> list[Any]:
         without_duration=workload.without_duration,
         requests=len(workload),
         gateway_tier=simulation.plan.gateway.apim.sku,
+        per_model=simulation.plan.has_model_limits,
     )
 
 

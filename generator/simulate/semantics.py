@@ -127,7 +127,7 @@ class Assumptions:
     latency_ms: int = 0
 
     def listed(
-        self, *, without_duration: int, requests: int, gateway_tier: str
+        self, *, without_duration: int, requests: int, gateway_tier: str, per_model: bool = False
     ) -> list[Assumption]:
         """The assumptions, in the words the report prints."""
         items = [
@@ -188,6 +188,20 @@ class Assumptions:
                 "refusal ends the request, so refused requests are taken to send no token metrics",
             ),
         ]
+        if per_model:
+            items.append(
+                Assumption(
+                    "per-model limits",
+                    "after the all-models limit",
+                    "",
+                    "a request for a deployment with a per-model limit is checked against the "
+                    "all-models limit, then (if admitted) the per-model one, as the elements "
+                    "stand in the policy; the documentation does not say whether prompt tokens "
+                    "the first element counted on arrival are given back when the second "
+                    "refuses, so they are taken to stay counted (which throttles more); such a "
+                    "refusal is tallied on the per-model counter only",
+                )
+            )
         if without_duration:
             which = (
                 "the workload has no response times"

@@ -45,11 +45,17 @@ def routing(
     *,
     with_combos: bool = True,
 ) -> Routing:
-    """The engine's routing; by default each request's slot is its budget (or the last slot)."""
+    """The engine's routing; by default each request's slot is its budget (or the last slot),
+    and its per-model limit's slot the per-model budget. Given `slot_of` (the suggestions'
+    per-counter slots), per-model limits are left out."""
+    model_slot_of = model_counter_of = None
     if slot_of is None:
         # A table lookup mapped in C: budget b is slot b, -1 (no limit) the last slot.
         slot_of_budget = {b: b for b in range(len(slots) - 1)} | {-1: len(slots) - 1}
         slot_of = array("l", map(slot_of_budget.__getitem__, resolved.budget_of))
+        if resolved.model_counter_of:
+            model_slot_of = array("l", map(slot_of_budget.__getitem__, resolved.model_budget_of))
+            model_counter_of = resolved.model_counter_of
     return Routing(
         slot_of,
         resolved.counter_of,
@@ -57,6 +63,8 @@ def routing(
         len(resolved.counter_keys),
         resolved.combo_of if with_combos else None,
         len(resolved.combos) if with_combos else 0,
+        model_slot_of,
+        model_counter_of,
     )
 
 

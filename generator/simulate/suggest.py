@@ -307,7 +307,13 @@ class _Search:
         self.simulation = simulation
         self.max_refused = max_refused
         budget_of = simulation.resolved.counter_budget
-        self.limited = [c for c in range(simulation.counters) if budget_of[c] >= 0]
+        budgets = simulation.plan.budgets
+        # Suggestions are for all-models limits; per-model counters are left out.
+        self.limited = [
+            c
+            for c in range(simulation.counters)
+            if budget_of[c] >= 0 and budgets[budget_of[c]].deployment is None
+        ]
         self.rates: dict[int, int] = {}
         # Slot per request = its counter; an extra unlimited slot for everything else.
         self.slot_of = array("l", simulation.resolved.counter_of)

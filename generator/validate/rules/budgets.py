@@ -7,7 +7,10 @@ from collections.abc import Iterator
 from generator import azure
 from generator.findings import Finding, Severity
 from generator.load import LoadedSpec
-from generator.validate.rules.registry import limit_blocks, rule
+from generator.validate.rules.registry import duplicates, limit_blocks, rule
+
+#: The keys that give a block a token limit: all-models fields, or per-model limits.
+LIMITING = ("tokensPerMinute", "quota", "models")
 
 
 @rule("TG103", "A quota comes with its period, and a period with its quota")
@@ -34,15 +37,15 @@ def quota_needs_period(spec: LoadedSpec) -> Iterator[Finding]:
 def limit_not_empty(spec: LoadedSpec) -> Iterator[Finding]:
     data = spec.data
     default = data.get("tokenLimit")
-    if default is not None and "tokensPerMinute" not in default and "quota" not in default:
+    if default is not None and not any(k in default for k in LIMITING):
         yield limit_not_empty.finding(
             spec,
             ("tokenLimit",),
-            "'tokenLimit' sets neither 'tokensPerMinute' nor 'quota'",
+            "'tokenLimit' sets neither 'tokensPerMinute' nor 'quota' (nor per-model 'models')",
             key=True,
         )
     for i, product in enumerate(data.get("products", [])):
-        if "tokensPerMinute" not in product and "quota" not in product:
+        if not any(k in product for k in LIMITING):
             yield limit_not_empty.finding(
                 spec,
                 ("products", i),
@@ -53,10 +56,8 @@ def limit_not_empty(spec: LoadedSpec) -> Iterator[Finding]:
         for i, consumer in enumerate(data.get("consumers", [])):
             if "product" in consumer:
                 continue
-            if "tokensPerMinute" not in consumer and "quota" not in consumer:
-                limited = [
-                    c for c in data["consumers"] if {"tokensPerMinute", "quota", "product"} & set(c)
-                ]
+            if not any(k in consumer for k in LIMITING):
+                limited = [c for c in data["consumers"] if {*LIMITING, "product"} & set(c)]
                 if limited:
                     yield limit_not_empty.finding(
                         spec,
@@ -153,7 +154,7 @@ def product_references(spec: LoadedSpec) -> Iterator[Finding]:
 @rule("TG116", "A consumer in a product takes the product's limits, not its own")
 def product_consumer_without_limits(spec: LoadedSpec) -> Iterator[Finding]:
     for i, consumer in enumerate(spec.data.get("consumers", [])):
-        own = [k for k in ("tokensPerMinute", "quota", "quotaPeriod") if k in consumer]
+        own = [k for k in ("tokensPerMinute", "quota", "quotaPeriod", "models") if k in consumer]
         if "product" in consumer and own:
             yield product_consumer_without_limits.finding(
                 spec,
@@ -162,3 +163,26 @@ def product_consumer_without_limits(spec: LoadedSpec) -> Iterator[Finding]:
                 f"limits it gets; remove {', '.join(own)} or take it out of the product",
                 key=True,
             )
+
+
+@rule("TG127", "A per-model limit names a deployment an account deploys, once per list")
+def model_limit_deployments(spec: LoadedSpec) -> Iterator[Finding]:
+    deployed = sorted(
+        {d["name"] for account in spec.data["openai"] for d in account["deployments"]}
+    )
+    for path, block in limit_blocks(spec.data):
+        items = list(enumerate(block.get("models", [])))
+        for j, item in items:
+            if item["deployment"] not in deployed:
+                yield model_limit_deployments.finding(
+                    spec,
+                    (*path, "models", j, "deployment"),
+                    f"per-model limit on deployment '{item['deployment']}', which no account "
+                    f"deploys (deployments: {', '.join(deployed)}): it would never apply",
+                )
+        yield from duplicates(
+            model_limit_deployments,
+            spec,
+            [((*path, "models", j, "deployment"), item["deployment"]) for j, item in items],
+            "a per-model limit on deployment",
+        )
