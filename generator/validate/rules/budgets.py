@@ -34,7 +34,7 @@ def quota_needs_period(spec: LoadedSpec) -> Iterator[Finding]:
 def limit_not_empty(spec: LoadedSpec) -> Iterator[Finding]:
     data = spec.data
     default = data.get("tokenLimit")
-    if default is not None and "tokensPerMinute" not in default and "quota" not in default:
+    if default is not None and not {"tokensPerMinute", "quota", "budget"} & set(default):
         yield limit_not_empty.finding(
             spec,
             ("tokenLimit",),
@@ -42,7 +42,7 @@ def limit_not_empty(spec: LoadedSpec) -> Iterator[Finding]:
             key=True,
         )
     for i, product in enumerate(data.get("products", [])):
-        if "tokensPerMinute" not in product and "quota" not in product:
+        if not {"tokensPerMinute", "quota", "budget"} & set(product):
             yield limit_not_empty.finding(
                 spec,
                 ("products", i),
@@ -53,9 +53,11 @@ def limit_not_empty(spec: LoadedSpec) -> Iterator[Finding]:
         for i, consumer in enumerate(data.get("consumers", [])):
             if "product" in consumer:
                 continue
-            if "tokensPerMinute" not in consumer and "quota" not in consumer:
+            if not {"tokensPerMinute", "quota", "budget"} & set(consumer):
                 limited = [
-                    c for c in data["consumers"] if {"tokensPerMinute", "quota", "product"} & set(c)
+                    c
+                    for c in data["consumers"]
+                    if {"tokensPerMinute", "quota", "budget", "product"} & set(c)
                 ]
                 if limited:
                     yield limit_not_empty.finding(
@@ -153,7 +155,7 @@ def product_references(spec: LoadedSpec) -> Iterator[Finding]:
 @rule("TG116", "A consumer in a product takes the product's limits, not its own")
 def product_consumer_without_limits(spec: LoadedSpec) -> Iterator[Finding]:
     for i, consumer in enumerate(spec.data.get("consumers", [])):
-        own = [k for k in ("tokensPerMinute", "quota", "quotaPeriod") if k in consumer]
+        own = [k for k in ("tokensPerMinute", "quota", "quotaPeriod", "budget") if k in consumer]
         if "product" in consumer and own:
             yield product_consumer_without_limits.finding(
                 spec,

@@ -1,0 +1,170 @@
+"""Budgets in money become token quotas (generator/budgets.py, issue 14).
+
+Every expected quota here is computed by hand from the literal prices of
+prices/azure-openai.json (per 1M tokens), never by calling generator/budgets.py:
+
+    gpt-4o 2024-11-20 Global:       input 2.50, output 10.00
+    gpt-4o-mini 2024-07-18 Global:  input 0.15, output 0.60
+    o1 2024-12-17 Global:           input 15.00, output 60.00
+
+blended = share * input + (1 - share) * output; quota = floor(amount / blended * 1,000,000).
+Prices are written as integers of thousandths (2.50 = 2500/1000) so the floor is exact.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from support import FIXTURES
+
+from generator.errors import TokengateError
+from generator.model import build
+from generator.pipeline import compile_path
+
+LAB_BUDGETS = FIXTURES / "specs" / "good" / "lab-budgets.yaml"
+
+#: gpt-4o at the default share 0.75, in thousandths of a dollar per 1M tokens:
+#: 0.75 * 2500 + 0.25 * 10000 = 1875 + 2500 = 4375 (= $4.375).
+GPT_4O_BLENDED_MILLI = 1875 + 2500
+
+
+def quota(amount_dollars: int, blended_milli: int) -> int:
+    """floor(amount / (blended_milli / 1000) * 1,000,000), in integers."""
+    return amount_dollars * 1_000_000 * 1000 // blended_milli
+
+
+def policy_limits(spec: Path) -> list[tuple[str, str, str]]:
+    """(counter key scope, token-quota, token-quota-period) of each token-limit element."""
+    files = compile_path(spec).files
+    xml = files["policies/api-azure-openai.xml"].content
+    found = re.findall(
+        r'counter-key="@\(&quot;([^&]*)&quot;[^"]*" tokens-per-minute="\d+" '
+        r'token-quota="(\d+)" token-quota-period="(\w+)"',
+        xml,
+    )
+    return [(scope, q, period) for scope, q, period in found]
+
+
+def test_lab_budgets_render_the_hand_computed_quotas() -> None:
+    # default: $5 daily → 5 / 4.375 * 1M = 1,142,857.14 → 1,142,857
+    # team-b: $150 monthly → 150 / 4.375 * 1M = 34,285,714.28 → 34,285,714
+    assert quota(5, GPT_4O_BLENDED_MILLI) == 1_142_857
+    assert quota(150, GPT_4O_BLENDED_MILLI) == 34_285_714
+    assert policy_limits(LAB_BUDGETS) == [
+        # team-a overrides only tokensPerMinute, so it keeps the default's budget
+        ("api/azure-openai/consumer/team-a:", "1142857", "Daily"),
+        ("api/azure-openai/consumer/team-b:", "34285714", "Monthly"),
+        ("api/azure-openai:", "1142857", "Daily"),
+    ]
+
+
+def test_the_budget_keeps_its_arithmetic_for_summary() -> None:
+    gateway = compile_path(LAB_BUDGETS).gateway
+    assert gateway.token_limit is not None and gateway.token_limit.default is not None
+    budget = gateway.token_limit.default.budget
+    assert budget is not None
+    assert (budget.deployment, str(budget.price.input), str(budget.price.output)) == (
+        "gpt-4o",
+        "2.50",
+        "10.00",
+    )
+    assert str(budget.prompt_share) == "0.75"
+    assert budget.blended * 1000 == GPT_4O_BLENDED_MILLI
+    assert budget.quota == 1_142_857
+
+
+def lab_data() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load(LAB_BUDGETS.read_text())
+    return data
+
+
+def write(tmp_path: Path, data: dict[str, Any]) -> Path:
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_the_most_expensive_deployment_sets_the_quota(tmp_path: Path) -> None:
+    data = lab_data()
+    data["openai"][0]["deployments"].insert(
+        0,
+        {"name": "mini", "model": "gpt-4o-mini", "version": "2024-07-18", "capacity": 50},
+    )
+    data["openai"].append(
+        {
+            "name": "reasoning",
+            "deployments": [{"name": "o1", "model": "o1", "version": "2024-12-17", "capacity": 5}],
+        }
+    )
+    # o1 Global: 0.75 * 15000 + 0.25 * 60000 = 11250 + 15000 = 26250 (= $26.25)
+    o1_blended = 11250 + 15000
+    scopes = dict((s, q) for s, q, _ in policy_limits(write(tmp_path, data)))
+    assert scopes["api/azure-openai:"] == str(quota(5, o1_blended)) == "190476"
+    assert scopes["api/azure-openai/consumer/team-b:"] == str(quota(150, o1_blended))
+
+
+def test_prompt_share_and_price_overrides_from_the_spec(tmp_path: Path) -> None:
+    data = lab_data()
+    data["pricing"] = {
+        "promptShare": 0.5,
+        "prices": [
+            {
+                "model": "gpt-4o",
+                "version": "2024-11-20",
+                "deploymentType": "Global",
+                "input": 2,
+                "output": 6,
+            }
+        ],
+    }
+    # 0.5 * 2000 + 0.5 * 6000 = 4000 (= $4.00): $5 → 1,250,000 tokens exactly
+    scopes = dict((s, q) for s, q, _ in policy_limits(write(tmp_path, data)))
+    assert scopes["api/azure-openai:"] == str(quota(5, 1000 + 3000)) == "1250000"
+
+
+def test_provisioned_deployments_take_no_part(tmp_path: Path) -> None:
+    data = lab_data()
+    data["openai"].append(
+        {
+            "name": "reserved",
+            "deployments": [
+                {
+                    "name": "o1-ptu",
+                    "model": "o1",
+                    "version": "2024-12-17",
+                    "sku": "GlobalProvisionedManaged",
+                    "capacity": 15,
+                }
+            ],
+        }
+    )
+    scopes = dict((s, q) for s, q, _ in policy_limits(write(tmp_path, data)))
+    assert scopes["api/azure-openai:"] == str(quota(5, GPT_4O_BLENDED_MILLI))
+
+
+def test_build_refuses_a_budget_without_any_per_token_price() -> None:
+    data = copy.deepcopy(lab_data())
+    data["openai"][0]["deployments"][0]["sku"] = "GlobalProvisionedManaged"
+    with pytest.raises(TokengateError, match="per-token price"):
+        build(data, "spec.yaml")
+
+
+def test_generated_tiers_of_budgets_are_deterministic() -> None:
+    data = lab_data()
+    data["consumers"] = [
+        {"name": f"c{i}", "budget": {"amount": 1 + i % 3, "currency": "USD", "period": "Daily"}}
+        for i in range(120)
+    ]
+    first = build(copy.deepcopy(data), "spec.yaml")
+    second = build(copy.deepcopy(data), "spec.yaml")
+    names = [p.name for p in first.products]
+    assert names == [p.name for p in second.products]
+    # $1, $2, $3 a day at gpt-4o, tokensPerMinute from the default (1000)
+    assert names == [
+        f"tokengate-tier-tpm1000-q{quota(n, GPT_4O_BLENDED_MILLI)}-daily" for n in (1, 2, 3)
+    ]
