@@ -134,7 +134,7 @@ def limit_of(block: dict[str, Any], at: budgets.BudgetPrice | None = None) -> Li
         if at is None:
             raise TokengateError(
                 "a budget in money needs a per-token price for a deployment, and no "
-                "deployment has one in the price table (rule TG161 reports it on the spec)"
+                "deployment has one in the price table"
             )
         budget = budgets.budget_of(block["budget"], at)
         return Limit(block.get("tokensPerMinute"), budget.quota, budget.period, budget)
