@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import copy
 import re
+from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -101,10 +103,12 @@ def test_the_most_expensive_deployment_sets_the_quota(tmp_path: Path) -> None:
             "deployments": [{"name": "o1", "model": "o1", "version": "2024-12-17", "capacity": 5}],
         }
     )
+    # one o1 response may cost 100,000 * $60.00 / 1M = $6.00 (TG162): a $10 default
+    data["tokenLimit"]["budget"]["amount"] = 10
     # o1 Global: 0.75 * 15000 + 0.25 * 60000 = 11250 + 15000 = 26250 (= $26.25)
     o1_blended = 11250 + 15000
     scopes = dict((s, q) for s, q, _ in policy_limits(write(tmp_path, data)))
-    assert scopes["api/azure-openai:"] == str(quota(5, o1_blended)) == "190476"
+    assert scopes["api/azure-openai:"] == str(quota(10, o1_blended)) == "380952"
     assert scopes["api/azure-openai/consumer/team-b:"] == str(quota(150, o1_blended))
 
 
@@ -168,3 +172,36 @@ def test_generated_tiers_of_budgets_are_deterministic() -> None:
     assert names == [
         f"tokengate-tier-tpm1000-q{quota(n, GPT_4O_BLENDED_MILLI)}-daily" for n in (1, 2, 3)
     ]
+
+
+def test_monthly_cost_ceilings_are_the_hand_computed_ones() -> None:
+    from generator import cost
+
+    found = cost.cost_ceilings(compile_path(LAB_BUDGETS).gateway)
+    assert found is not None
+    ceilings = dict(found.consumers)
+    # team-a: the default's 1,142,857 daily * 30 = 34,285,710 tokens (5,000/min * 43,200 is
+    # more); at $4.375 per 1M: 34,285,710 * 4375 / 10^9 = $149.99998125
+    assert ceilings["team-a"].whole_tokens == 1_142_857 * 30
+    assert ceilings["team-a"].cost == Decimal(1_142_857 * 30 * 4375) / 10**9
+    # team-b: 34,285,714 monthly (1,000/min * 43,200 = 43,200,000 is more)
+    assert ceilings["team-b"].cost == Decimal(34_285_714 * 4375) / 10**9
+    assert found.total.cost == Decimal((1_142_857 * 30 + 34_285_714) * 4375) / 10**9
+    assert cost.cents(Decimal("149.99998125")) == Decimal("150.00")
+
+
+@pytest.mark.parametrize(
+    ("tpm", "quota_", "period", "tokens"),
+    [
+        (1000, None, None, Fraction(1000 * 43_200)),
+        (None, 70_000, "Weekly", Fraction(70_000 * 30, 7)),
+        (None, 1_000, "Hourly", Fraction(1_000 * 720)),
+        (None, 3_650, "Yearly", Fraction(300)),
+        (1, 100_000, "Daily", Fraction(43_200)),  # tokens per minute bind
+    ],
+)
+def test_monthly_tokens(tpm: int | None, quota_: int | None, period: Any, tokens: Fraction) -> None:
+    from generator import cost
+    from generator.model import Limit
+
+    assert cost.monthly_tokens(Limit(tpm, quota_, period)) == tokens
