@@ -141,15 +141,16 @@ def cost_ceilings(gateway: Gateway) -> CostCeilings | None:
     )
 
 
-def monthly_ceiling(gateway: Gateway) -> Decimal | None:
-    """The gateway's total monthly cost ceiling, in its price table's currency; None when there
-    is no price or no ceiling (a consumer without a limit, or no consumers and no default)."""
+def monthly_ceiling(gateway: Gateway) -> tuple[Ceiling, str, str] | None:
+    """The gateway's monthly cost ceiling, its currency, and whom it covers: every consumer's
+    added up, or one caller's on the default limit when the spec declares no consumer.
+    None when no deployment has a per-token price."""
     found = cost_ceilings(gateway)
     if found is None:
         return None
     if not gateway.consumers:
-        return found.default.cost if found.default is not None else None
-    return found.total.cost
+        return found.default or UNLIMITED, found.currency, "per caller"
+    return found.total, found.currency, "in total"
 
 
 #: A currency's sign where one is customary before the amount; others follow it as a code.
