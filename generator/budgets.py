@@ -105,8 +105,8 @@ def dearest(
     order among equals. None when no deployment has a per-token price."""
     best: BudgetPrice | None = None
     for item in reachable(accounts, prices):
-        if item.price is None:
-            continue
+        if item.price is None or item.price.blended(share) <= 0:
+            continue  # a free price (from --prices FILE) would make any budget unlimited
         if best is None or item.price.blended(share) > best.blended:
             best = BudgetPrice(item.deployment.name, item.price, share)
     return best
