@@ -205,3 +205,28 @@ def test_monthly_tokens(tpm: int | None, quota_: int | None, period: Any, tokens
     from generator.model import Limit
 
     assert cost.monthly_tokens(Limit(tpm, quota_, period)) == tokens
+
+
+def test_summary_shows_product_budgets_and_ceilings_past_the_listing_limit(
+    tmp_path: Path,
+) -> None:
+    data = lab_data()
+    data["products"] = [
+        {
+            "name": "research",
+            "tokensPerMinute": 2000,
+            "budget": {"amount": 35, "currency": "USD", "period": "Weekly"},
+        }
+    ]
+    data["consumers"] = [{"name": f"c{i:03d}", "product": "research"} for i in range(150)]
+    summary = compile_path(write(tmp_path, data)).files["SUMMARY.md"].content
+    # $35 a week / $4.375 = 8,000,000 tokens a week; spread over 30 days: 8,000,000 * 30/7
+    # = 34,285,714.28 tokens (2,000/min * 43,200 = 86,400,000 is more), which cost
+    # 8,000,000 * 30/7 * 4.375 / 1M = $150 exactly, per subscription; 150 of them: $22,500.
+    assert quota(35, GPT_4O_BLENDED_MILLI) == 8_000_000
+    assert "- product research: $35.00 / 4.375 USD per 1M tokens" in summary
+    assert "= 8,000,000 tokens weekly" in summary
+    assert "| product research | $35.00 weekly | 5,142,857,142 | $22,500.00 |" in summary
+    assert "| total (150 consumers) | | 5,142,857,142 | $22,500.00 |" in summary
+    # 150 consumers are not listed one by one
+    assert "| consumer c000 |" not in summary
