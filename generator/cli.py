@@ -31,6 +31,7 @@ WORKFLOW_ORDER = (
     "deploy",
     "up",
     "down",
+    "prices",
     "usage",
     "ci",
     "rules",

@@ -11,13 +11,104 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from generator.model import Gateway
-from generator.model.gateway import Alerts, Limit
+from generator.model.gateway import Alerts, Budget, Deployment, Limit
+from generator.pricing import Price, deployment_type
 
 #: How far back a quota period reaches, in days (a month or a year at its longest).
 PERIOD_DAYS = {"Hourly": 1, "Daily": 1, "Weekly": 7, "Monthly": 31, "Yearly": 366}
 #: Azure Monitor runs a log alert's query over at most the last 48 hours, so these periods are
 #: counted only over their last two days.
 LONG_PERIODS = ("Weekly", "Monthly", "Yearly")
+
+
+@dataclass(frozen=True)
+class DeploymentPrice:
+    """One row of the cost queries' price datatable: a deployment the spec deploys, keyed by the
+    name the gateway logs carry (DeploymentName), and the price its tokens are billed at."""
+
+    deployment: str
+    model: str
+    version: str
+    #: The deployment type the SKU is metered as; None for provisioned throughput (PTU-hours).
+    deployment_type: str | None
+    #: None: no per-token price (provisioned, or a model the price table does not list).
+    price: Price | None
+    #: How many different prices the accounts deploying this name carry (a pool across regions
+    #: or deployment types); above 1, `price` is the dearest at the spec's prompt share, so a
+    #: cost is never understated.
+    prices_seen: int = 1
+
+
+@dataclass(frozen=True)
+class CostPlan:
+    """What the cost queries price tokens with; decided here, formatted by the templates."""
+
+    #: One row per deployment name the spec deploys, by name.
+    deployments: tuple[DeploymentPrice, ...]
+    currency: str
+    #: The price table's date and source, printed next to every cost.
+    effective: str
+    source: str
+    #: Money budgets, in the order the API policy applies their quotas (see `budgets`).
+    budgets: tuple[tuple[str, Budget], ...]
+    #: The budgets' periods, first occurrence first, and the longest one in days.
+    periods: tuple[str, ...]
+    longest_period_days: int
+    long_periods: tuple[str, ...]
+
+    @property
+    def unpriced(self) -> tuple[DeploymentPrice, ...]:
+        return tuple(d for d in self.deployments if d.price is None)
+
+
+def _deployment_price(gateway: Gateway, account_location: str, d: Deployment) -> Price | None:
+    kind = deployment_type(d.sku)
+    if kind is None or gateway.prices is None:
+        return None
+    return gateway.prices.find(d.model, d.version, kind, account_location)
+
+
+def cost_plan(gateway: Gateway, budgets: list[tuple[str, Limit]]) -> CostPlan:
+    """Prices per deployment name; a name deployed in several accounts at different prices (a
+    pool across regions or deployment types) takes the dearest, as the log cannot tell which
+    account answered."""
+    found: dict[str, list[tuple[Deployment, Price | None]]] = {}
+    for account in gateway.accounts:
+        for deployment in account.deployments:
+            price = _deployment_price(gateway, account.location, deployment)
+            found.setdefault(deployment.name, []).append((deployment, price))
+    rows = []
+    for name in sorted(found):
+        candidates = found[name]
+        priced = [(d, p) for d, p in candidates if p is not None]
+        if priced:
+            deployment, price = max(priced, key=lambda dp: dp[1].blended(gateway.prompt_share))
+        else:
+            (deployment, price) = candidates[0]
+        distinct = {p for _, p in priced}
+        rows.append(
+            DeploymentPrice(
+                deployment=name,
+                model=deployment.model,
+                version=deployment.version,
+                deployment_type=deployment_type(deployment.sku),
+                price=price,
+                prices_seen=max(len(distinct), 1),
+            )
+        )
+    money = [(scope, limit.budget) for scope, limit in budgets if limit.budget is not None]
+    periods = tuple(dict.fromkeys(budget.period for _, budget in money))
+    table = gateway.prices
+    return CostPlan(
+        deployments=tuple(rows),
+        currency=table.currency if table else "",
+        effective=table.effective if table else "",
+        source=table.source if table else "",
+        budgets=tuple(money),
+        periods=periods,
+        longest_period_days=max((PERIOD_DAYS[p] for p in periods), default=0),
+        long_periods=tuple(p for p in periods if p in LONG_PERIODS),
+    )
 
 
 @dataclass(frozen=True)
@@ -41,10 +132,14 @@ class InsightsPlan:
     #: The workbook charts the token metrics (Application Insights) only when there are some.
     metric_charts: bool
     quota_alert: bool
+    #: An alert per consumer above `alerts.quotaPercent` % of its money budget (spend, priced).
+    budget_alert: bool
     throttle_alert: bool
     action_group: bool
     #: Whether modules/insights.bicep exists and main.bicep calls it.
     deploys: bool
+    #: Prices per deployment and the money budgets: the cost queries.
+    cost: CostPlan
 
 
 def _budgets(gateway: Gateway) -> tuple[list[tuple[str, Limit]], list[str]]:
@@ -71,6 +166,9 @@ def insights_plan(gateway: Gateway) -> InsightsPlan:
     workbook = on and gateway.insights is not None and gateway.insights.workbook
     quota_alert = alerts is not None and alerts.quota_percent is not None and bool(budgets)
     throttle_alert = alerts is not None and alerts.throttled_percent is not None
+    cost = cost_plan(gateway, budgets)
+    budget_alert = alerts is not None and alerts.quota_percent is not None and bool(cost.budgets)
+    alerting = quota_alert or budget_alert or throttle_alert
     return InsightsPlan(
         on=on,
         alerts=alerts,
@@ -82,7 +180,9 @@ def insights_plan(gateway: Gateway) -> InsightsPlan:
         workbook=workbook,
         metric_charts=workbook and gateway.token_metrics is not None,
         quota_alert=quota_alert,
+        budget_alert=budget_alert,
         throttle_alert=throttle_alert,
-        action_group=(quota_alert or throttle_alert) and alerts is not None and bool(alerts.emails),
-        deploys=workbook or quota_alert or throttle_alert,
+        action_group=alerting and alerts is not None and bool(alerts.emails),
+        deploys=workbook or alerting,
+        cost=cost,
     )

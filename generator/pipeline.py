@@ -16,6 +16,7 @@ from generator.gc_pause import collector_paused
 from generator.invocation import DEFAULT_OUT, regenerate_note
 from generator.limits import limit_findings, tier_findings
 from generator.load import LoadedSpec, load_file
+from generator.pricing import PriceTable
 from generator.render import RenderedFile, render
 from generator.resources import lab_spec_path
 from generator.stages import staged
@@ -41,18 +42,23 @@ def load_spec(path: Path | None) -> LoadedSpec:
         return load_file(path)
 
 
-def compile_spec(spec: LoadedSpec, note: str | None = None) -> Compiled:
+def compile_spec(
+    spec: LoadedSpec, note: str | None = None, prices: PriceTable | None = None
+) -> Compiled:
     """Validate, model and render one loaded spec; raise SpecInvalid on any error.
 
-    `note` is the "do not edit" line of every file (see `invocation.regenerate_note`).
+    `note` is the "do not edit" line of every file (see `invocation.regenerate_note`); `prices`
+    the base price table (`--prices FILE`; None: the shipped one).
     """
     with collector_paused():
-        return _compile(spec, note)
+        return _compile(spec, note, prices)
 
 
-def _compile(spec: LoadedSpec, note: str | None) -> Compiled:
+def _compile(spec: LoadedSpec, note: str | None, prices: PriceTable | None) -> Compiled:
     warnings = validate(spec)
-    gateway = model.build(spec.data, source=_source_name(spec.file), regenerate_note=note)
+    gateway = model.build(
+        spec.data, source=_source_name(spec.file), regenerate_note=note, prices=prices
+    )
     over_tier = tier_findings(spec, gateway)  # counted on the model: refused before rendering
     if over_tier:
         raise SpecInvalid(warnings + over_tier)
@@ -66,9 +72,11 @@ def _compile(spec: LoadedSpec, note: str | None) -> Compiled:
     return Compiled(spec, gateway, files, warnings)
 
 
-def compile_path(path: Path | None, out: Path = DEFAULT_OUT) -> Compiled:
+def compile_path(
+    path: Path | None, out: Path = DEFAULT_OUT, prices: PriceTable | None = None
+) -> Compiled:
     """Compile the spec at `path` (None: the built-in lab) for rendering into `out`."""
-    return compile_spec(load_spec(path), regenerate_note(path, out))
+    return compile_spec(load_spec(path), regenerate_note(path, out), prices)
 
 
 def _source_name(file: str) -> str:

@@ -123,7 +123,7 @@ def _same_key(a: Price, b: Price) -> bool:
 
 
 def _money(value: object, where: str) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
         raise TokengateError(f"{where}: a price must be a number, not {value!r}")
     try:
         amount = Decimal(str(value))

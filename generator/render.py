@@ -12,6 +12,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import cache
 from typing import Any
 
@@ -83,6 +84,18 @@ def kql_string(value: object) -> str:
             f"internal error: U+{ord(others[0]):04X} cannot be written into a KQL string literal"
         )
     return '"' + "".join(_KQL_ESCAPES.get(char, char) for char in text) + '"'
+
+
+def kql_real(value: Decimal | None) -> str:
+    """A KQL `real` literal written digit for digit from a Decimal (a price: 2.50 stays 2.50, never
+    2.4999...); None is `real(null)`. Kusto reads `1.5` and `10.0` as real ("The real data
+    type", learn.microsoft.com/kusto/query/scalar-data-types/real)."""
+    if value is None:
+        return "real(null)"
+    if not isinstance(value, Decimal) or not value.is_finite():
+        raise TokengateError(f"internal error: {value!r} is not a finite Decimal for KQL")
+    text = format(value, "f")
+    return text if "." in text else text + ".0"
 
 
 def kql_comment(value: object) -> str:
@@ -167,6 +180,7 @@ def environment() -> jinja2.Environment:
     env.filters["xml_comment"] = xml_comment
     env.filters["kql"] = kql_string
     env.filters["kql_comment"] = kql_comment
+    env.filters["kql_real"] = kql_real
     env.filters["markdown"] = markdown_text
     env.globals["api_versions"] = azure.API_VERSIONS
     env.globals["azure"] = azure

@@ -90,7 +90,7 @@ def test_deploy_dry_run_on_a_fresh_folder_writes_no_out(
 ) -> None:
     stdout, stderr = assert_writes_nothing(tmp_path, fake, "deploy", "-g", "rg-lab", "--dry-run")
     assert not (workspace / "out").exists()
-    assert "out: would add 18, change 0, remove 0 (0 unchanged); dry run, nothing written" in stderr
+    assert "out: would add 21, change 0, remove 0 (0 unchanged); dry run, nothing written" in stderr
     assert stdout.splitlines()[1].startswith("az deployment group create ")
 
 

@@ -219,6 +219,8 @@ def test_workbook_charts_run_the_query_files() -> None:
         "tokens-by-model": "queries/token-usage-by-model.kql",
         "throttled-requests": "queries/throttled-requests.kql",
         "quota-usage": "queries/consumer-quota-usage.kql",
+        "cost-by-consumer": "queries/token-cost-by-consumer.kql",
+        "cost-by-model": "queries/token-cost-by-model.kql",
     }.items():
         assert by_name[name]["query"] == queries[path], name
         assert by_name[name]["crossComponentResources"] == ["/workspaces/log"]
@@ -233,7 +235,7 @@ def test_workbook_charts_run_the_query_files() -> None:
         )
         assert chart["crossComponentResources"] == ["/components/appi"]
         assert chart["resourceType"] == "microsoft.insights/components"
-    assert len(by_name) == 4 + len(dimensions)
+    assert len(by_name) == 6 + len(dimensions)
 
 
 def test_charts_follow_the_time_picker_but_quota_use_reaches_back_a_whole_period() -> None:
@@ -257,6 +259,8 @@ def test_workbook_without_token_metrics_reads_the_workspace_only() -> None:
     document = json.loads(variables(module)["workbookLayout"])
     assert "__APP_INSIGHTS_ID__" not in json.dumps(document)
     assert sorted(charts(document)) == [
+        "cost-by-consumer",
+        "cost-by-model",
         "quota-usage",
         "throttled-requests",
         "tokens-by-consumer",

@@ -57,6 +57,8 @@ class Call:
     deployment: str = "gpt-4.1"
     #: Extra LLM-log rows of a long prompt split over several rows (they repeat the counts).
     continuation_rows: int = 0
+    #: Prompt tokens of `tokens`; None: a third of them.
+    prompt: int | None = None
 
 
 def database(calls: list[Call]) -> duckdb.DuckDBPyConnection:
@@ -80,7 +82,7 @@ def database(calls: list[Call]) -> duckdb.DuckDBPyConnection:
         )
         if call.status != 200:
             continue
-        prompt = call.tokens // 3
+        prompt = call.tokens // 3 if call.prompt is None else call.prompt
         con.execute(
             "INSERT INTO ApiManagementGatewayLlmLog VALUES (?, ?, 0, ?, ?, ?, ?, ?, false)",
             [

@@ -63,9 +63,13 @@ def _compiled(spec: Path, note: str) -> pipeline.Compiled:
     return pipeline.compile_spec(pipeline.load_spec(spec), note)
 
 
-def compiled_for(spec: Path, out: Path = DEFAULT_OUT) -> pipeline.Compiled:
+def compiled_for(
+    spec: Path, out: Path = DEFAULT_OUT, prices: object | None = None
+) -> pipeline.Compiled:
     """What rendering `spec` into `out` compiles to. Files name their spec relative to the folder
-    holding `out`, so trials whose folders sit at the same depth share one compilation."""
+    holding `out`, so trials whose folders sit at the same depth share one compilation. The
+    trials never pass --prices (`compile_path`'s `prices`)."""
+    assert prices is None
     return _compiled(spec, regenerate_note(spec, out))
 
 

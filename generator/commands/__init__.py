@@ -10,7 +10,7 @@ import click
 
 
 def register_all(group: click.Group) -> None:
-    from generator.commands import core, deploy, emulate, simulate, smoke, verify
+    from generator.commands import core, deploy, emulate, prices, simulate, smoke, usage, verify
 
-    for module in (core, deploy, verify, simulate, emulate, smoke):
+    for module in (core, deploy, verify, simulate, emulate, smoke, usage, prices):
         module.register(group)

@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING
 
 import click
 
-from generator.commands.edge import SPEC_ARGUMENT, handles_errors
+from generator.commands.edge import PRICES_OPTION, SPEC_ARGUMENT, handles_errors
 from generator.errors import ExitCode, TokengateError
 
 if TYPE_CHECKING:
     from generator.pipeline import Compiled
+    from generator.pricing import PriceTable
     from generator.render import RenderedFile
 
 #: What `init` calls the schema file it writes next to the spec for editors.
@@ -84,13 +85,14 @@ def rules() -> None:
 
 @click.command()
 @SPEC_ARGUMENT
+@PRICES_OPTION
 @handles_errors
-def validate(spec: Path | None) -> None:
+def validate(spec: Path | None, prices: PriceTable | None) -> None:
     """Check SPEC against the schema and the rules; print its warnings."""
     from generator.findings import format_report
     from generator.pipeline import compile_path
 
-    compiled = compile_path(spec)
+    compiled = compile_path(spec, prices=prices)
     if compiled.warnings:
         click.echo(format_report(compiled.warnings), err=True)
     click.echo(f"{compiled.spec.file}: valid")
@@ -110,8 +112,11 @@ def validate(spec: Path | None) -> None:
     "--check", is_flag=True, help="Write nothing; exit 1 and list the files that would change."
 )
 @click.option("--force", is_flag=True, help="Overwrite files in OUT that tokengate did not write.")
+@PRICES_OPTION
 @handles_errors
-def render(spec: Path | None, out: Path, check: bool, force: bool) -> None:
+def render(
+    spec: Path | None, out: Path, check: bool, force: bool, prices: PriceTable | None
+) -> None:
     """Render SPEC into Bicep modules, policy XML, queries and SUMMARY.md under OUT."""
     from generator import template_cache
     from generator.findings import format_report
@@ -120,7 +125,7 @@ def render(spec: Path | None, out: Path, check: bool, force: bool) -> None:
     from generator.write import plan, write
 
     with template_cache.writing_nothing(check):
-        compiled = compile_path(spec, out)
+        compiled = compile_path(spec, out, prices)
     if compiled.warnings:
         click.echo(format_report(compiled.warnings), err=True)
     files = _rendered_set(compiled)

@@ -17,6 +17,7 @@ import click
 if TYPE_CHECKING:
     from generator.deploy.console import Console
     from generator.pipeline import Compiled
+    from generator.pricing import PriceTable
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
@@ -111,7 +112,7 @@ def deploy(spec: Path | None, **options: Any) -> None:
     from generator.deploy.az_flow import deploy as run_deploy
 
     with _writing_nothing_on_dry_run(options):
-        compiled = _compiled(spec, options.get("out"))
+        compiled = _compiled(spec, options.pop("prices"), options.get("out"))
         with _redacted_errors():
             run_deploy(compiled, DeployOptions(**options), _console())
 
@@ -126,7 +127,7 @@ def up(spec: Path | None, **options: Any) -> None:
     from generator.deploy.azd_flow import up as run_up
 
     with _writing_nothing_on_dry_run(options):
-        compiled = _compiled(spec)
+        compiled = _compiled(spec, options.pop("prices"))
         with _redacted_errors():
             run_up(compiled, UpOptions(**options), _console())
 
@@ -144,7 +145,7 @@ def down(spec: Path | None, **options: Any) -> None:
     from generator.deploy.teardown import down as run_down
 
     with _writing_nothing_on_dry_run(options):
-        compiled = _compiled(spec)
+        compiled = _compiled(spec, options.pop("prices"))
         with _redacted_errors():
             run_down(compiled, DownOptions(**options), _console())
 
@@ -156,12 +157,12 @@ def _writing_nothing_on_dry_run(options: dict[str, Any]) -> AbstractContextManag
     return template_cache.writing_nothing(bool(options.get("dry_run")))
 
 
-def _compiled(spec: Path | None, out: Path | None = None) -> Compiled:
+def _compiled(spec: Path | None, prices: PriceTable | None, out: Path | None = None) -> Compiled:
     from generator.findings import format_report
     from generator.invocation import DEFAULT_OUT
     from generator.pipeline import compile_path
 
-    compiled = compile_path(spec, out or DEFAULT_OUT)
+    compiled = compile_path(spec, out or DEFAULT_OUT, prices)
     if compiled.warnings:
         click.echo(format_report(compiled.warnings), err=True)
     return compiled
@@ -210,9 +211,10 @@ def _decorated(function: Callable[..., Any], options: Sequence[Decorator]) -> Ca
 
 def register(group: click.Group) -> None:
     """Add `deploy`, `up` and `down` to the top-level group."""
-    from generator.commands.edge import SPEC_ARGUMENT, handles_errors
+    from generator.commands.edge import PRICES_OPTION, SPEC_ARGUMENT, handles_errors
 
     spec_argument = cast(Decorator, SPEC_ARGUMENT)
+    prices_option = cast(Decorator, PRICES_OPTION)
     for function, options in ((deploy, DEPLOY_OPTIONS), (up, UP_OPTIONS), (down, DOWN_OPTIONS)):
-        callback = _decorated(handles_errors(function), options)
+        callback = _decorated(handles_errors(function), (*options, prices_option))
         group.command(function.__name__, help=function.__doc__)(spec_argument(callback))

@@ -9,11 +9,14 @@ import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from generator.errors import ExitCode, TokengateError
+
+if TYPE_CHECKING:
+    from generator.pricing import PriceTable
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -33,6 +36,33 @@ SPEC_ARGUMENT = click.argument(
     required=False,
     type=click.Path(dir_okay=False, path_type=Path),
     callback=_choose_spec,
+)
+
+
+def _read_prices(
+    ctx: click.Context, param: click.Parameter, value: Path | None
+) -> PriceTable | None:
+    """`--prices FILE` → the base price table; a bad file is a usage error (exit 2)."""
+    if value is None or ctx.resilient_parsing:
+        return None
+    from generator.retail_prices import read_price_file
+
+    try:
+        return read_price_file(value)
+    except TokengateError as error:
+        raise click.BadParameter(error.message) from None
+
+
+#: `--prices FILE` on every command that builds the model: the command gets `prices`, the table
+#: to pass on as `compile_path(..., prices=prices)`.
+PRICES_OPTION = click.option(
+    "--prices",
+    "prices",
+    metavar="FILE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    callback=_read_prices,
+    help="Price table instead of the shipped one: a saved Azure Retail Prices API page "
+    "(JSON with Items) or tokengate's own format (see docs/pricing.md).",
 )
 
 

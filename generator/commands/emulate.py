@@ -11,7 +11,12 @@ from typing import Any
 
 import click
 
-from generator.commands.edge import SPEC_ARGUMENT, handles_errors, semantics_options
+from generator.commands.edge import (
+    PRICES_OPTION,
+    SPEC_ARGUMENT,
+    handles_errors,
+    semantics_options,
+)
 from generator.errors import TokengateError
 from generator.install import extra_hint
 
@@ -101,6 +106,7 @@ def _is_loopback(host: str) -> bool:
     "one second and Retry-After shrinks to match.",
 )
 @semantics_options
+@PRICES_OPTION
 @handles_errors
 def emulate(spec: Path | None, **options: Any) -> None:
     """Run SPEC's gateway locally: its paths, keys, token limits and token metrics."""
@@ -116,7 +122,8 @@ def emulate(spec: Path | None, **options: Any) -> None:
             f"warning: listening on {host}: anyone who can reach it can use the keys' budgets",
             err=True,
         )
-    run(spec, EmulateOptions(**options))
+    prices = options.pop("prices")
+    run(spec, EmulateOptions(**options), prices)
 
 
 def register(group: click.Group) -> None:

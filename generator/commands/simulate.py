@@ -12,7 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from generator.commands.edge import SPEC_ARGUMENT, handles_errors, semantics_options
+from generator.commands.edge import (
+    PRICES_OPTION,
+    SPEC_ARGUMENT,
+    handles_errors,
+    semantics_options,
+)
 
 if TYPE_CHECKING:
     from generator.simulate.plan import Plan
@@ -170,6 +175,7 @@ SYNTHETIC_OPTIONS = "Synthetic workload (with --synthetic)"
     show_default=True,
     help="Target of --suggest: percent of a counter's requests that may be refused.",
 )
+@PRICES_OPTION
 @handles_errors
 def simulate(spec: Path | None, **options: Any) -> None:
     """Replay traffic through SPEC's token limits: who gets 429 or 403, which limits to pick.
@@ -188,7 +194,7 @@ def simulate(spec: Path | None, **options: Any) -> None:
         from generator.simulate.chart import require_matplotlib
 
         require_matplotlib()
-    compiled = compile_path(spec)
+    compiled = compile_path(spec, prices=options["prices"])
     gateway_plan = plan.build(compiled.gateway)
     workload = _workload(gateway_plan, options)
     assumptions = Assumptions(

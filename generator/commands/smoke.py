@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from generator.commands.edge import SPEC_ARGUMENT, handles_errors
+from generator.commands.edge import PRICES_OPTION, SPEC_ARGUMENT, handles_errors
 
 
 @click.command(short_help="Test a gateway's limits and metrics.")
@@ -73,12 +73,14 @@ from generator.commands.edge import SPEC_ARGUMENT, handles_errors
     show_default=True,
     help="Seconds one request may take.",
 )
+@PRICES_OPTION
 @handles_errors
 def smoke(spec: Path | None, **options: Any) -> None:
     """Test SPEC's limits and metrics on a running gateway: exit 0 agree, 1 not, 3 unreachable."""
     from generator.smoke.run import SmokeOptions, run
 
-    run(spec, SmokeOptions(**options))
+    prices = options.pop("prices")
+    run(spec, SmokeOptions(**options), prices)
 
 
 def register(group: click.Group) -> None:

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from generator.commands.edge import handles_errors
+from generator.commands.edge import PRICES_OPTION, handles_errors
 from generator.errors import ExitCode, TokengateError
+
+if TYPE_CHECKING:
+    from generator.pricing import PriceTable
 
 
 def _emit(text: str, output: Path | None) -> None:
@@ -99,8 +103,9 @@ def verify(
     help="markdown: a pull-request comment.",
 )
 @OUTPUT_OPTION
+@PRICES_OPTION
 @handles_errors
-def diff(old: str, new: str, fmt: str, output: Path | None) -> None:
+def diff(old: str, new: str, fmt: str, output: Path | None, prices: PriceTable | None) -> None:
     """What changes from spec OLD to spec NEW: a summary of the gateway change, then the
     unified diff of the rendered files. OLD and NEW are files or git:REF:path.
 
@@ -109,7 +114,7 @@ def diff(old: str, new: str, fmt: str, output: Path | None) -> None:
     from generator.diff import diff_specs
     from generator.diff.report import markdown_report, text_report
 
-    result = diff_specs(old, new)
+    result = diff_specs(old, new, prices)
     _emit(markdown_report(result) if fmt == "markdown" else text_report(result), output)
     if result.has_differences:
         sys.exit(int(ExitCode.CHANGED))

@@ -21,6 +21,7 @@ from generator.errors import SpecInvalid, TokengateError
 from generator.findings import Finding
 from generator.load import load_text
 from generator.pipeline import Compiled, compile_spec
+from generator.pricing import PriceTable
 from generator.render import render
 
 __all__ = ["SpecDiff", "diff_specs"]
@@ -41,16 +42,17 @@ class SpecDiff:
         return bool(self.changes or self.files)
 
 
-def _compiled(source: SpecSource) -> Compiled:
+def _compiled(source: SpecSource, prices: PriceTable | None) -> Compiled:
     try:
-        return compile_spec(load_text(source.text, source.file))
+        return compile_spec(load_text(source.text, source.file), prices=prices)
     except SpecInvalid as invalid:
         raise TokengateError(f"{source.argument} is not a valid spec:\n{invalid.message}") from None
 
 
-def diff_specs(old_argument: str, new_argument: str) -> SpecDiff:
+def diff_specs(old_argument: str, new_argument: str, prices: PriceTable | None = None) -> SpecDiff:
+    """Both sides priced from `prices` (`--prices FILE`; None: the shipped table)."""
     old, new = read_source(old_argument), read_source(new_argument)
-    before, after = _compiled(old), _compiled(new)
+    before, after = _compiled(old, prices), _compiled(new, prices)
     changes = model_changes(before.gateway, after.gateway)
     old_files = before.files
     if before.gateway.source != after.gateway.source:

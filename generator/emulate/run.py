@@ -20,6 +20,7 @@ from generator.errors import TokengateError
 from generator.findings import format_report
 from generator.model import Gateway, Limit
 from generator.pipeline import compile_path
+from generator.pricing import PriceTable
 from generator.simulate import plan as plans
 from generator.simulate.semantics import Assumptions
 
@@ -77,8 +78,8 @@ def _backend(options: EmulateOptions) -> Backend:
     )
 
 
-def run(spec: Path | None, options: EmulateOptions) -> None:
-    compiled = compile_path(spec)
+def run(spec: Path | None, options: EmulateOptions, prices: PriceTable | None = None) -> None:
+    compiled = compile_path(spec, prices=prices)
     if compiled.warnings:
         click.echo(format_report(compiled.warnings), err=True)
     gateway = compiled.gateway

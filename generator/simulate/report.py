@@ -2,8 +2,10 @@
 
 A row is one token-limit counter (what APIM counts a budget against): with the default
 `subscription` key, one per consumer. Rows show requests, allowed, 429s, 403s, tokens consumed,
-the peak tokens per minute and the first refusal. The metric section lists what the
-emit-token-metric policy would send to Application Insights, per dimension value.
+the peak tokens per minute and the first refusal. The cost section prices the allowed requests
+per consumer and deployment (tokens x price, `generator.usage`), with the prompt share measured
+on the workload. The metric section lists what the emit-token-metric policy would send to
+Application Insights, per dimension value.
 """
 
 from __future__ import annotations
@@ -11,11 +13,14 @@ from __future__ import annotations
 import json
 import textwrap
 from dataclasses import dataclass
+from decimal import Decimal
+from itertools import compress, repeat
 from typing import Any
 
-from generator.simulate.semantics import METRIC_NAMES, RULES
+from generator import usage
+from generator.simulate.semantics import ALLOWED, METRIC_NAMES, RULES
 from generator.simulate.simulation import Simulation
-from generator.simulate.workload import iso
+from generator.simulate.workload import CONSUMER, DEPLOYMENT, iso
 
 #: Width of wrapped prose in the table.
 WRAP = 100
@@ -149,6 +154,91 @@ def metric_values(simulation: Simulation) -> list[MetricValue]:
     return sorted(found, key=lambda m: (order[m.dimension], -m.total_tokens, m.value))
 
 
+@dataclass(frozen=True)
+class CostRow:
+    """Allowed requests of one consumer on one deployment, and what their tokens cost."""
+
+    consumer: str
+    deployment: str
+    model: str
+    tokens: usage.Tokens
+    #: Exact; None when the deployment has no per-token price (`why` says why).
+    cost: Decimal | None
+    why: str
+
+    def json(self) -> dict[str, Any]:
+        return {
+            "consumer": self.consumer,
+            "deployment": self.deployment,
+            "model": self.model or None,
+            "requests": self.tokens.requests,
+            "promptTokens": self.tokens.prompt,
+            "completionTokens": self.tokens.completion,
+            "cost": None if self.cost is None else usage.exact(self.cost),
+            "noPrice": self.why if self.cost is None else None,
+        }
+
+
+def cost_rows(simulation: Simulation) -> list[CostRow]:
+    """Tokens x price of the allowed requests, per consumer and deployment, in that order.
+
+    A workload without deployments (or a row without one) is on the spec's deployment when
+    it has only one; otherwise it has no price. Cached input is not in a trace: it costs as
+    input, so these costs are at most what Azure bills.
+    """
+    workload, gateway = simulation.workload, simulation.plan.gateway
+    n = len(workload)
+    names = sorted({d.name for a in gateway.accounts for d in a.deployments})
+    fallback = names[0] if len(names) == 1 else usage.NOBODY
+    consumers = workload.text.get(CONSUMER) or repeat("", n)
+    deployments = workload.text.get(DEPLOYMENT) or repeat("", n)
+    allowed = (status == ALLOWED for status in simulation.result.status)
+    sums: dict[tuple[str, str], list[int]] = {}
+    rows = zip(consumers, deployments, workload.prompt, workload.completion, strict=False)
+    for consumer, deployment, prompt, completion in compress(rows, allowed):
+        entry = sums.get((consumer, deployment))
+        if entry is None:
+            entry = sums[(consumer, deployment)] = [0, 0, 0]
+        entry[0] += 1
+        entry[1] += prompt
+        entry[2] += completion
+    merged: dict[tuple[str, str], usage.Tokens] = {}
+    for (consumer, deployment), (requests, prompt, completion) in sums.items():
+        key = (consumer or usage.NOBODY, deployment or fallback)
+        merged[key] = merged.get(key, usage.Tokens()) + usage.Tokens(requests, prompt, completion)
+    known = usage.rates(gateway)
+    found = []
+    for (consumer, deployment), tokens in sorted(merged.items()):
+        rate = usage.rate_of(known, deployment)
+        found.append(
+            CostRow(consumer, deployment, rate.model, tokens, usage.price(rate, tokens), rate.why)
+        )
+    return found
+
+
+def measured_prompt_share(simulation: Simulation) -> Decimal | None:
+    """Prompt tokens / all tokens of the workload (refused requests too), rounded down."""
+    workload = simulation.workload
+    return usage.prompt_share(sum(workload.prompt), sum(workload.completion))
+
+
+def _costs_json(simulation: Simulation) -> dict[str, Any]:
+    rows = cost_rows(simulation)
+    table = usage.table_of(simulation.plan.gateway)
+    priced = [r.cost for r in rows if r.cost is not None]
+    share = measured_prompt_share(simulation)
+    return {
+        "currency": table.currency,
+        "pricesEffective": table.effective,
+        "pricesSource": table.source,
+        "rows": [r.json() for r in rows],
+        "total": usage.exact(sum(priced, Decimal(0))) if priced else None,
+        "unpricedTokens": sum(r.tokens.total for r in rows if r.cost is None),
+        "measuredPromptShare": None if share is None else str(share),
+        "specPromptShare": str(simulation.plan.gateway.prompt_share),
+    }
+
+
 def time_series(simulation: Simulation) -> int:
     """Dimension combinations that received data: each is one time series per metric."""
     return sum(1 for requests in simulation.result.combo_requests if requests)
@@ -169,6 +259,7 @@ def as_json(simulation: Simulation, extra: dict[str, Any] | None = None) -> str:
             "estimatePromptTokens": plan.estimate_prompt_tokens,
         },
         "counters": [row.json() for row in counter_rows(simulation)],
+        "costs": _costs_json(simulation),
         "metrics": None,
         "assumptions": [
             {"name": a.name, "value": a.value, "option": a.option or None, "why": a.why}
@@ -252,6 +343,7 @@ def as_table(simulation: Simulation) -> str:
         lines.append(f"          {workload.description}")
     rows = counter_rows(simulation)
     lines += ["", *_counter_table(rows)]
+    lines += ["", *_cost_table(simulation)]
     if gateway.token_metrics is not None:
         lines += ["", *_metric_table(simulation)]
     lines += ["", "Assumptions where the documentation is silent (change with the option shown):"]
@@ -306,6 +398,56 @@ def _counter_table(rows: list[CounterRow]) -> list[str]:
     if len(rows) > len(shown):
         hidden = len(rows) - len(shown)
         lines.append(f"  ... {hidden:,} quieter counters not shown (--format json has all)")
+    return lines
+
+
+def _cost_table(simulation: Simulation) -> list[str]:
+    rows = cost_rows(simulation)
+    table = usage.table_of(simulation.plan.gateway)
+    currency = table.currency
+    lines = [
+        f"Cost of the allowed requests (tokens x price per 1M tokens, prices effective "
+        f"{table.effective or 'undated'}; {usage.DISPLAY_ROUNDING} {currency} for display):"
+    ]
+    shown = rows[:TABLE_ROWS]
+    body = [
+        [
+            row.consumer,
+            row.deployment,
+            row.model or "-",
+            f"{row.tokens.requests:,}",
+            f"{row.tokens.prompt:,}",
+            f"{row.tokens.completion:,}",
+            usage.NO_PRICE if row.cost is None else usage.display(row.cost),
+        ]
+        for row in shown
+    ]
+    priced = [r.cost for r in rows if r.cost is not None]
+    grand = usage.display(sum(priced, Decimal(0))) if priced else usage.NO_PRICE
+    requests = sum(r.tokens.requests for r in rows)
+    prompt, completion = sum(r.tokens.prompt for r in rows), sum(r.tokens.completion for r in rows)
+    body.append(["total", "", "", f"{requests:,}", f"{prompt:,}", f"{completion:,}", grand])
+    header = ["consumer", "deployment", "model", "requests", "prompt", "completion"]
+    lines += _columns([*header, f"cost ({currency})"], body, numbers=range(3, 7))
+    if len(rows) > len(shown):
+        lines.append(f"  ... {len(rows) - len(shown):,} more rows (--format json has all)")
+    unpriced: dict[str, tuple[int, str]] = {}
+    for row in rows:
+        if row.cost is None:
+            tokens, _ = unpriced.get(row.deployment, (0, ""))
+            unpriced[row.deployment] = (tokens + row.tokens.total, row.why)
+    for deployment, (tokens, why) in sorted(unpriced.items()):
+        note = f"{deployment}: {usage.NO_PRICE} ({why}); its {tokens:,} tokens are not in the total"
+        lines += textwrap.wrap(note, WRAP, initial_indent="  ", subsequent_indent="    ")
+    share = measured_prompt_share(simulation)
+    if share is not None:
+        spec_share = simulation.plan.gateway.prompt_share
+        note = (
+            f"measured prompt share {share} (prompt / all tokens of the workload, refused "
+            f"requests too, rounded down): put it in pricing.promptShare (the spec has "
+            f"{spec_share})"
+        )
+        lines += textwrap.wrap(note, WRAP, initial_indent="  ", subsequent_indent="    ")
     return lines
 
 

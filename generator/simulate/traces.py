@@ -22,6 +22,7 @@ from generator.errors import ExitCode, TokengateError
 from generator.simulate import columnar_csv
 from generator.simulate.plan import Needs
 from generator.simulate.workload import (
+    CACHED_TOKENS,
     CLAIM_PREFIX,
     CLIENT_IP,
     COMPLETION_TOKENS,
@@ -53,6 +54,8 @@ LOG_ANALYTICS_COLUMNS = {
     "IsStreamCompletion": STREAM,
     "DeploymentName": DEPLOYMENT,
     "TotalTime": DURATION_MS,
+    # Not in the gateway's log tables: an export of your own may add it (`tokengate usage`).
+    "CachedTokens": CACHED_TOKENS,
 }
 NATIVE_COLUMNS = (
     TIMESTAMP,
@@ -64,6 +67,7 @@ NATIVE_COLUMNS = (
     DURATION_MS,
     DEPLOYMENT,
     COUNTER_KEY,
+    CACHED_TOKENS,
 )
 #: Columns every trace has; the gateway adds the ones its counter keys read.
 ALWAYS_REQUIRED = (TIMESTAMP, PROMPT_TOKENS, COMPLETION_TOKENS)

@@ -30,6 +30,8 @@ COMPLETION_TOKENS = "completion_tokens"
 STREAM = "stream"
 DURATION_MS = "duration_ms"
 DEPLOYMENT = "deployment"
+#: The cached part of the prompt tokens (read only by `tokengate usage`, when the trace has it).
+CACHED_TOKENS = "cached_tokens"
 #: The value of a counter key tokengate cannot evaluate (a policy expression it does not read).
 COUNTER_KEY = "counter_key"
 HEADER_PREFIX = "header:"

@@ -16,6 +16,7 @@ from generator.errors import ExitCode, TokengateError
 from generator.findings import format_report
 from generator.model import Gateway, Limit
 from generator.pipeline import compile_path
+from generator.pricing import PriceTable
 from generator.simulate import plan as plans
 from generator.simulate.workload import HEADER_PREFIX
 from generator.smoke import monitoring, policy_test
@@ -113,8 +114,8 @@ def _row_line(row: Row) -> str:
     return line.rstrip() + waited
 
 
-def run(spec: Path | None, options: SmokeOptions) -> None:
-    compiled = compile_path(spec)
+def run(spec: Path | None, options: SmokeOptions, prices: PriceTable | None = None) -> None:
+    compiled = compile_path(spec, prices=prices)
     if compiled.warnings:
         click.echo(format_report(compiled.warnings), err=True)
     gateway = compiled.gateway
