@@ -14,6 +14,7 @@ Prices are written as integers of thousandths (2.50 = 2500/1000) so the floor is
 from __future__ import annotations
 
 import copy
+import json
 import re
 from decimal import Decimal
 from fractions import Fraction
@@ -22,8 +23,10 @@ from typing import Any
 
 import pytest
 import yaml
+from click.testing import CliRunner
 from support import FIXTURES
 
+from generator.cli import main
 from generator.errors import TokengateError
 from generator.model import build
 from generator.pipeline import compile_path
@@ -230,3 +233,54 @@ def test_summary_shows_product_budgets_and_ceilings_past_the_listing_limit(
     assert "| total (150 consumers) | | 5,142,857,142 | $22,500.00 |" in summary
     # 150 consumers are not listed one by one
     assert "| consumer c000 |" not in summary
+
+
+def _price_file(tmp_path: Path, currency: str) -> Path:
+    table = {
+        "currency": currency,
+        "effective": "2026-09-01",
+        "source": "a test table",
+        "prices": [
+            {
+                "model": "gpt-4o",
+                "version": "2024-11-20",
+                "deploymentType": "Global",
+                "input": "4.00",
+                "output": "12.00",
+            },
+            {
+                "model": "gpt-35-turbo",
+                "version": "0125",
+                "deploymentType": "Regional",
+                "input": "0.50",
+                "output": "1.50",
+            },
+        ],
+    }
+    path = tmp_path / "prices.json"
+    path.write_text(json.dumps(table))
+    return path
+
+
+def test_the_budget_rules_check_the_prices_file(tmp_path: Path) -> None:
+    """`--prices FILE` is the table the rules check, as the model converts at it: the model
+    TG161 finds unpriced in the shipped table has a price in this one."""
+    spec = FIXTURES / "specs" / "bad" / "budget-unpriced-model.yaml"
+    prices = str(_price_file(tmp_path, "USD"))
+    result = CliRunner().invoke(main, ["validate", str(spec), "--prices", prices])
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["render", str(spec), "--prices", prices, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    # gpt-4o at 0.75 * 4000 + 0.25 * 12000 = 6000 thousandths ($6.00) is the dearest:
+    # $20 a week → 20 / 6 * 1M = 3,333,333 tokens
+    policy = (out / "policies" / "api-azure-openai.xml").read_text()
+    assert f'token-quota="{quota(20, 3000 + 3000)}" token-quota-period="Weekly"' in policy
+    assert quota(20, 6000) == 3_333_333
+
+
+def test_a_prices_file_in_another_currency_refuses_usd_budgets(tmp_path: Path) -> None:
+    prices = str(_price_file(tmp_path, "EUR"))
+    result = CliRunner().invoke(main, ["validate", str(LAB_BUDGETS), "--prices", prices])
+    assert result.exit_code == 2
+    assert "TG160 budget in USD, but the price table of 2026-09-01 is in EUR" in result.output

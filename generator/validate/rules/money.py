@@ -1,7 +1,7 @@
 """Budgets in money that cannot work: wrong currency, no price to convert at, too small.
 
-The price table is the one the model uses (generator/budgets.py `spec_prices`: the shipped
-table with the spec's `pricing.prices` in front).
+The price table is the one the model uses (generator/budgets.py `spec_prices`: the base table,
+`--prices FILE` or the shipped one, with the spec's `pricing.prices` in front).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def budget_currency(spec: LoadedSpec) -> Iterator[Finding]:
     found = _budget_blocks(spec.data)
     if not found:
         return
-    table = budgets.spec_prices(spec.data)
+    table = budgets.spec_prices(spec.data, spec.prices)
     for path, budget in found:
         if budget["currency"] != table.currency:
             yield budget_currency.finding(
@@ -51,7 +51,7 @@ def budget_prices(spec: LoadedSpec) -> Iterator[Finding]:
     found = _budget_blocks(spec.data)
     if not found:
         return
-    table = budgets.spec_prices(spec.data)
+    table = budgets.spec_prices(spec.data, spec.prices)
     reached = budgets.reachable(_accounts(spec.data), table)
     if not any(item.metered for item in reached):
         first = found[0][0]
@@ -85,7 +85,7 @@ def budget_below_one_request(spec: LoadedSpec) -> Iterator[Finding]:
     found = _budget_blocks(spec.data)
     if not found:
         return
-    table = budgets.spec_prices(spec.data)
+    table = budgets.spec_prices(spec.data, spec.prices)
     costs: list[tuple[Decimal, str, int, Decimal]] = []
     for item in budgets.reachable(_accounts(spec.data), table):
         tokens = budgets.max_output_tokens(item.deployment.model, item.deployment.version)
