@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from functools import cache
 from typing import Any
 
@@ -112,9 +112,16 @@ def dearest(
     return best
 
 
+#: The largest quota the spec (and the policy attribute, a 64-bit integer) can hold.
+MAX_QUOTA = 2**63 - 1
+
+
 def quota_for(amount: Decimal, blended: Decimal) -> int:
-    """The whole tokens `amount` buys at `blended` per 1M tokens (rounded down: never more)."""
-    return int((amount * pricing.PER_TOKENS) // blended)
+    """The whole tokens `amount` buys at `blended` per 1M tokens (rounded down: never more);
+    at most MAX_QUOTA (a price near zero from `--prices FILE` buys more than a quota holds)."""
+    with localcontext() as exact:
+        exact.prec = 80
+        return min(int((amount * pricing.PER_TOKENS) // blended), MAX_QUOTA)
 
 
 def budget_of(block: dict[str, Any], at: BudgetPrice) -> Budget:

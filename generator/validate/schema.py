@@ -180,22 +180,6 @@ def _closest_branch(error: ValidationError) -> list[ValidationError]:
     return [best_match(error.context or [])]
 
 
-def _exclusive_keys(error: ValidationError) -> tuple[str, str]:
-    """The two keys a `not: {required: [a, b]}` (or an anyOf of those) found together."""
-    schema = _resolve_ref(error.validator_value)
-    for group in schema.get("anyOf", [schema]):
-        keys = group.get("required", [])
-        if len(keys) == 2 and all(k in error.instance for k in keys):
-            return keys[0], keys[1]
-    return "value", "header"
-
-
-def _resolve_ref(node: dict[str, Any]) -> dict[str, Any]:
-    while "$ref" in node:
-        node = spec_schema()["$defs"][node["$ref"].removeprefix("#/$defs/")]
-    return node
-
-
 def _to_findings(spec: LoadedSpec, error: ValidationError) -> list[Finding]:
     path = tuple(error.absolute_path)
     keyword = str(error.validator)
@@ -208,8 +192,14 @@ def _to_findings(spec: LoadedSpec, error: ValidationError) -> list[Finding]:
     if keyword in ("oneOf", "anyOf") and error.context:
         return [f for e in _closest_branch(error) for f in _to_findings(spec, e)]
     if keyword == "not":
-        first, second = _exclusive_keys(error)
-        message = f"{_field(path)}: give either '{first}' or '{second}', not both"
+        message = f"{_field(path)}: give either 'value' or 'header', not both"
+        return [rules.SCHEMA_OTHER.finding(spec, path, message)]
+    if error.validator is None and "then" in error.absolute_schema_path:
+        # The one `if`/`then` of the schema: a budget in money stands instead of a quota.
+        message = (
+            f"{_field(path)}: 'budget' stands instead of 'quota' and 'quotaPeriod': give one "
+            "or the other, not both"
+        )
         return [rules.SCHEMA_OTHER.finding(spec, path, message)]
     if keyword == "additionalProperties":
         known = sorted(error.schema.get("properties", {}))

@@ -93,13 +93,22 @@ def budget_below_one_request(spec: LoadedSpec) -> Iterator[Finding]:
             continue
         output = item.price.output
         costs.append((tokens * output / pricing.PER_TOKENS, item.deployment.name, tokens, output))
-    if not costs:
-        return
-    cost, deployment, tokens, output = max(costs, key=lambda c: c[0])
+    at = budgets.dearest(_accounts(spec.data), table, budgets.prompt_share(spec.data))
     for path, budget in found:
-        if budget["currency"] != table.currency:
-            continue  # TG160
+        if budget["currency"] != table.currency or at is None:
+            continue  # TG160, TG161
         amount = Decimal(str(budget["amount"]))
+        if budgets.quota_for(amount, at.blended) < 1:
+            yield budget_below_one_request.finding(
+                spec,
+                (*path, "amount"),
+                f"budget of {amount} {table.currency} buys no token at {at.deployment}'s "
+                f"blended price of {at.blended.normalize():f} {table.currency} per 1M tokens",
+            )
+            continue
+        if not costs:
+            continue
+        cost, deployment, tokens, output = max(costs, key=lambda c: c[0])
         if amount < cost:
             yield budget_below_one_request.finding(
                 spec,
