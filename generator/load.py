@@ -21,6 +21,7 @@ from generator import rules
 from generator.errors import SpecInvalid, TokengateError
 from generator.findings import Finding, json_path
 from generator.gc_pause import collector_paused
+from generator.pricing import PriceTable
 
 PathKey = tuple[str | int, ...]
 
@@ -64,6 +65,9 @@ class LoadedSpec:
     value_marks: dict[PathKey, Mark] = field(default_factory=dict)
     key_marks: dict[PathKey, Mark] = field(default_factory=dict)
     warnings: list[Finding] = field(default_factory=list)
+    #: The base price table the spec is priced against (`--prices FILE`); None: the shipped
+    #: one. The budget rules (validate/rules/money.py) read it, as the model does.
+    prices: PriceTable | None = None
 
     def mark_of(self, path: PathKey, *, key: bool = False) -> Mark:
         """Position of the value (or its key) at `path`; falls back to the nearest parent."""

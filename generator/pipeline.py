@@ -6,7 +6,7 @@ Callers (CLI, deploy, benchmarks, tests) go through here so every path runs ever
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from generator import model
@@ -55,7 +55,7 @@ def compile_spec(
 
 
 def _compile(spec: LoadedSpec, note: str | None, prices: PriceTable | None) -> Compiled:
-    warnings = validate(spec)
+    warnings = validate(replace(spec, prices=prices) if prices is not None else spec)
     gateway = model.build(
         spec.data, source=_source_name(spec.file), regenerate_note=note, prices=prices
     )

@@ -9,8 +9,10 @@ slowest part of rendering a large spec; the template now only formats this plan.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
-from generator.model import Gateway, ModelLimit, Product
+from generator import cost
+from generator.model import Budget, Gateway, Limit, ModelLimit, Product
 
 #: Consumers or products up to this count are listed one by one.
 MAX_LISTED = 100
@@ -35,6 +37,146 @@ class SummaryPlan:
     #: Per-model limits as (scope, limit): the default's, each own-budget consumer's, each
     #: listed product's.
     model_limits: tuple[tuple[str, ModelLimit], ...] = ()
+    #: Budgets in money and cost ceilings; None when the spec has no budget in money.
+    money: MoneyPlan | None = None
+
+
+@dataclass(frozen=True)
+class BudgetLine:
+    """One budget in money and the sum that made it a token quota."""
+
+    scope: str
+    amount: str
+    deployment: str
+    input: str
+    output: str
+    share: str
+    blended: str
+    quota: int
+    period: str
+
+
+@dataclass(frozen=True)
+class CeilingLine:
+    scope: str
+    #: The budget it is measured against, in words ("$5.00 daily"), or "".
+    budget: str
+    #: None: unlimited.
+    tokens: int | None
+    cost: str | None
+
+
+@dataclass(frozen=True)
+class MoneyPlan:
+    currency: str
+    effective: str
+    source: str
+    share: str
+    deployment: str
+    blended: str
+    budgets: tuple[BudgetLine, ...]
+    #: Consumers with their own budget in money beyond MAX_LISTED, not listed.
+    other_budgets: int
+    ceilings: tuple[CeilingLine, ...]
+    total: CeilingLine
+    unlimited: int
+
+
+def _decimal(value: Decimal) -> str:
+    """A price or share as written, without trailing zeros past the cents (4.3750 → 4.375)."""
+    whole, _, fraction = f"{value.normalize():f}".partition(".")
+    return f"{whole}.{fraction.ljust(2, '0')}"
+
+
+def _budget_line(scope: str, budget: Budget, currency: str) -> BudgetLine:
+    return BudgetLine(
+        scope=scope,
+        amount=cost.money_text(budget.amount, currency),
+        deployment=budget.deployment,
+        input=str(budget.price.input),
+        output=str(budget.price.output),
+        share=f"{budget.prompt_share.normalize():f}",
+        blended=_decimal(budget.blended),
+        quota=budget.quota,
+        period=budget.period.lower(),
+    )
+
+
+def _budget_words(limit: Limit | None, currency: str) -> str:
+    if limit is None or limit.budget is None:
+        return ""
+    return f"{cost.money_text(limit.budget.amount, currency)} {limit.budget.period.lower()}"
+
+
+def _ceiling_line(scope: str, budget: str, found: cost.Ceiling, currency: str) -> CeilingLine:
+    money = None if found.cost is None else cost.money_text(cost.cents(found.cost), currency)
+    return CeilingLine(scope, budget, found.whole_tokens, money)
+
+
+def _has_budget(gateway: Gateway) -> bool:
+    limits = [gateway.token_limit.default if gateway.token_limit else None]
+    limits += [p.limit for p in gateway.products] + [c.override for c in gateway.consumers]
+    return any(limit is not None and limit.budget is not None for limit in limits)
+
+
+def money_plan(gateway: Gateway, listed_products: tuple[Product, ...]) -> MoneyPlan | None:
+    """Budgets in money with their arithmetic, and the monthly cost ceilings (generator/cost.py);
+    None when the spec has no budget in money (or no deployment has a per-token price)."""
+    if not _has_budget(gateway):
+        return None
+    found = cost.cost_ceilings(gateway)
+    if found is None or gateway.prices is None:
+        return None
+    currency = found.currency
+    lines = []
+    default = gateway.token_limit.default if gateway.token_limit else None
+    if default is not None and default.budget is not None:
+        lines.append(_budget_line("default", default.budget, currency))
+    for product in listed_products:
+        if product.limit is not None and product.limit.budget is not None and not product.generated:
+            lines.append(_budget_line(f"product {product.name}", product.limit.budget, currency))
+    own = [c for c in gateway.consumers if c.override is not None and c.override.budget]
+    for consumer in own[:MAX_LISTED]:
+        assert consumer.override is not None and consumer.override.budget is not None
+        lines.append(_budget_line(f"consumer {consumer.name}", consumer.override.budget, currency))
+    by_name = {c.name: c for c in gateway.consumers}
+    rows = []
+    if len(gateway.consumers) <= MAX_LISTED:
+        for name, ceiling in found.consumers:
+            limit = by_name[name].limit
+            rows.append(
+                _ceiling_line(f"consumer {name}", _budget_words(limit, currency), ceiling, currency)
+            )
+    if not gateway.consumers and found.default is not None:
+        rows.append(
+            _ceiling_line(
+                "any caller (default)", _budget_words(default, currency), found.default, currency
+            )
+        )
+    listed = {p.name for p in listed_products}
+    limits = {p.name: p.limit for p in gateway.products}
+    for name, ceiling in found.products:
+        if name in listed:
+            rows.append(
+                _ceiling_line(
+                    f"product {name}", _budget_words(limits[name], currency), ceiling, currency
+                )
+            )
+    noun = "consumer" if len(gateway.consumers) == 1 else "consumers"
+    total = _ceiling_line(f"total ({len(gateway.consumers):,} {noun})", "", found.total, currency)
+    return MoneyPlan(
+        currency=currency,
+        effective=gateway.prices.effective,
+        source=gateway.prices.source,
+        share=f"{gateway.prompt_share.normalize():f}",
+        deployment=found.price.deployment,
+        blended=_decimal(found.price.blended),
+        budgets=tuple(lines),
+        other_budgets=max(0, len(own) - MAX_LISTED),
+        ceilings=tuple(rows),
+        total=total,
+        unlimited=found.unlimited,
+    )
 
 
 def summary_plan(gateway: Gateway) -> SummaryPlan:
@@ -74,4 +216,5 @@ def summary_plan(gateway: Gateway) -> SummaryPlan:
         other_consumers=other_consumers,
         consumer_tpm=consumer_tpm,
         model_limits=tuple(model_limits),
+        money=money_plan(gateway, tuple(listed)),
     )

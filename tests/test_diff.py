@@ -31,8 +31,25 @@ SUMMARIES = {
         "APIM: sku BasicV2 → StandardV2 (API Management changes tier in place, which takes "
         "15 to 45 minutes)"
     ],
+    # The default budget becomes weekly: 1,142,857 a week spread over 30 days (* 30/7) is
+    # 4,897,958.57 tokens, $21.43 at $4.375 per 1M (was 1,142,857 * 30 daily: $150.00).
+    # team-b's $300 buys 68,571,428 tokens, but 1,000/min * 43,200 = 43,200,000 bind: $189.00
+    # (was $150.00). $300.00 → $210.43: the ceiling falls although a budget doubled.
+    "budget-raised": [
+        "token limit: token-quota-period Daily → Weekly",
+        "token limit budget: period Daily → Weekly",
+        "consumer team-b: token-quota 34285714 → 68571428",
+        "consumer team-b budget: amount 150 → 300",
+        "monthly cost ceiling: \u2212$89.57 a month at most in total ($300.00 → $210.43)",
+    ],
     "capacity-below-consumers": ["account primary deployment gpt-4o: capacity 50 → 5"],
-    "consumer-added": ["consumer team-c added"],
+    # team-c gets the default 100,000 a day: 3,000,000 tokens a month, $13.125 at $4.375 per
+    # 1M (gpt-4o 2024-11-20 Global: 0.75 * 2.50 + 0.25 * 10.00); team-a $13.125, team-b
+    # 200,000 monthly $0.875: $14.00 → $27.125, shown rounded up to the cent.
+    "consumer-added": [
+        "consumer team-c added",
+        "monthly cost ceiling: +$13.13 a month at most in total ($14.00 → $27.13)",
+    ],
     "consumer-limit": ["consumer team-a: tokens-per-minute 5000 → 8000"],
     "metrics-and-default-limit": [
         "token limit: tokens-per-minute 1000 → 2000",
@@ -151,14 +168,21 @@ def test_many_consumers_added_are_summarized() -> None:
     assert [c.line() for c in changes] == [
         f"consumers: {MAX_LISTED + 5} added: "
         + ", ".join(f"app-{i:03d}" for i in range(MAX_LISTED))
-        + " and 5 more"
+        + " and 5 more",
+        # consumers without any limit: the total has no ceiling any more
+        "monthly cost ceiling: $14.00 → none (a consumer without any token limit has no cost "
+        "ceiling)",
     ]
 
 
 def test_removed_resources_are_flagged_as_left_in_azure() -> None:
     gateway = compile_path(PAIRS / "unchanged" / "old" / "tokengate.yaml").gateway
     changes = model_changes(gateway, replace(gateway, consumers=gateway.consumers[:1]))
-    assert [c.summary for c in changes] == ["consumer team-b removed"]
+    # team-b's 200,000 a month cost at most $0.875 at $4.375 per 1M: $14.00 → $13.125
+    assert [c.summary for c in changes] == [
+        "consumer team-b removed",
+        "monthly cost ceiling: \u2212$0.87 a month at most in total ($14.00 → $13.13)",
+    ]
     assert "incremental deployment" in changes[0].note
 
 
@@ -224,6 +248,24 @@ def test_warnings_are_shown_without_differences() -> None:
     assert out.splitlines()[1:3] == [
         NO_DIFFERENCES.strip(),
         "1 warning in the new spec new/tokengate.yaml:",
+    ]
+
+
+def test_a_price_override_is_one_line_and_moves_the_cost_ceiling(tmp_path: Path) -> None:
+    old = compile_path(FIXTURES / "specs" / "good" / "lab.yaml").gateway
+    spec = tmp_path / "spec.yaml"
+    text = (FIXTURES / "specs" / "good" / "lab.yaml").read_text()
+    spec.write_text(
+        text
+        + "pricing:\n  prices:\n    - { model: gpt-4o, version: '2024-11-20', "
+        + "deploymentType: Global, input: 5, output: 20 }\n"
+    )
+    new = compile_path(spec).gateway
+    # Twice the price, twice the ceiling: team-a 3,000,000 tokens and team-b 200,000 a month
+    # at 0.75 * 5 + 0.25 * 20 = $8.75 per 1M: $28.00 (was $14.00 at $4.375).
+    assert [change.line() for change in model_changes(old, new)] == [
+        "prices: 1 changed: gpt-4o 2024-11-20 Global",
+        "monthly cost ceiling: +$14.00 a month at most in total ($14.00 → $28.00)",
     ]
 
 

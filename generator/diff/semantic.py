@@ -13,8 +13,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, fields, is_dataclass
 from typing import Any
 
-from generator import azure
+from generator import azure, cost
 from generator.model import CounterKey, Gateway, Limit, Route
+from generator.pricing import PriceTable
 
 #: Fields that are not part of the deployed gateway, or are derived from ones that are
 #: compared: a consumer's effective limit is its own override (compared) merged over the default
@@ -27,6 +28,12 @@ SKIPPED = frozenset(
         ("Consumer", "limit"),
         ("Consumer", "model_limits"),
         ("Product", "generated"),
+        # A budget's quota is its limit's (compared there); its price and prompt share are the
+        # gateway's (compared once there, and in the monthly cost ceiling).
+        ("Budget", "quota"),
+        ("Budget", "deployment"),
+        ("Budget", "price"),
+        ("Budget", "prompt_share"),
     }
 )
 #: What an unset limit field means: a consumer without an override gets the default.
@@ -96,8 +103,35 @@ class Change:
 
 
 def model_changes(old: Gateway, new: Gateway) -> list[Change]:
-    """Every difference between the two models, in the model's field order."""
-    return list(_compare(old, new, ""))
+    """Every difference between the two models, in the model's field order, then how the
+    monthly cost ceiling moves (generator/cost.py)."""
+    return [*_compare(old, new, ""), *_cost_change(old, new)]
+
+
+def _cost_change(old: Gateway, new: Gateway) -> Iterator[Change]:
+    before, after = cost.monthly_ceiling(old), cost.monthly_ceiling(new)
+    if before is None or after is None:
+        return
+    (was, currency, _), (now, new_currency, whom) = before, after
+    if was.cost is not None and now.cost is not None:
+        if currency != new_currency:
+            return
+        shown_was, shown_now = cost.cents(was.cost), cost.cents(now.cost)
+        if shown_was == shown_now:
+            return
+        moved = cost.money_text(shown_now - shown_was, currency, signed=True)
+        range_ = f"{cost.money_text(shown_was, currency)} → {cost.money_text(shown_now, currency)}"
+        yield Change("monthly cost ceiling", f"{moved} a month at most {whom} ({range_})")
+    elif was.cost != now.cost:
+        old_text = "none" if was.cost is None else cost.money_text(cost.cents(was.cost), currency)
+        new_text = (
+            "none" if now.cost is None else cost.money_text(cost.cents(now.cost), new_currency)
+        )
+        yield Change(
+            "monthly cost ceiling",
+            f"{old_text} → {new_text}",
+            "a consumer without any token limit has no cost ceiling",
+        )
 
 
 def _label(name: str) -> str:
@@ -122,6 +156,8 @@ def _compare(old: Any, new: Any, subject: str, unset: str = "none") -> Iterator[
         elif isinstance(before, Limit | None) and isinstance(after, Limit | None):
             word = UNSET.get((owner, field.name), "none")
             yield from _compare(before or Limit(), after or Limit(), subject, word)
+        elif isinstance(before, PriceTable) or isinstance(after, PriceTable):
+            yield from _prices(before, after, subject)
         elif _is_model(before) and _is_model(after):
             section = _join(subject, SECTION_NOUNS.get(field.name, _label(field.name)))
             yield from _compare(before, after, section)
@@ -190,6 +226,26 @@ def _routes(before: tuple[Route, ...], after: tuple[Route, ...], subject: str) -
     old, new = _route_lines(before), _route_lines(after)
     if old != new:
         yield Change(subject, f"routes [{', '.join(old)}] → [{', '.join(new)}]")
+
+
+def _prices(before: PriceTable | None, after: PriceTable | None, subject: str) -> Iterator[Change]:
+    """A price table is a few hundred numbers: say which prices changed, not every field."""
+    old = {} if before is None else {_price_key(p): p for p in before.prices}
+    new = {} if after is None else {_price_key(p): p for p in after.prices}
+    changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+    if changed:
+        shown = ", ".join(changed[:MAX_LISTED])
+        more = f" and {len(changed) - MAX_LISTED:,} more" if len(changed) > MAX_LISTED else ""
+        yield Change(_join(subject, "prices"), f"{len(changed):,} changed: {shown}{more}")
+    for name in ("currency", "effective"):
+        was, now = getattr(before, name, None), getattr(after, name, None)
+        if was != now:
+            yield Change(_join(subject, "prices"), f"{name} {_show(was)} → {_show(now)}")
+
+
+def _price_key(price: Any) -> str:
+    parts = [price.model, price.version or "any version", price.deployment_type]
+    return " ".join([*parts, price.region] if price.region else parts)
 
 
 def _route_lines(routes: tuple[Route, ...]) -> list[str]:

@@ -11,7 +11,8 @@ import hashlib
 from dataclasses import replace
 from typing import Any
 
-from generator import azure, pricing, tiers
+from generator import azure, budgets, pricing, tiers
+from generator.errors import TokengateError
 from generator.expressions import claim_value, header_value
 from generator.model.defaults import with_defaults
 from generator.model.gateway import (
@@ -146,8 +147,19 @@ def _tiered(
     return placed, [*products, *sorted(tiers.values(), key=lambda p: p.name)]
 
 
-def limit_of(block: dict[str, Any]) -> Limit | None:
-    """The budget a tokenLimit, product or consumer block sets; None when it sets none."""
+def limit_of(block: dict[str, Any], at: budgets.BudgetPrice | None = None) -> Limit | None:
+    """The budget a tokenLimit, product or consumer block sets; None when it sets none.
+
+    A budget in money becomes its quota, converted at `at` (see generator/budgets.py).
+    """
+    if "budget" in block:
+        if at is None:
+            raise TokengateError(
+                "a budget in money needs a per-token price for a deployment, and no "
+                "deployment has one in the price table"
+            )
+        budget = budgets.budget_of(block["budget"], at)
+        return Limit(block.get("tokensPerMinute"), budget.quota, budget.period, budget)
     limit = Limit(block.get("tokensPerMinute"), block.get("quota"), block.get("quotaPeriod"))
     return None if limit.is_empty and limit.quota_period is None else limit
 
@@ -194,14 +206,14 @@ def _accounts(data: dict[str, Any]) -> tuple[Account, ...]:
     )
 
 
-def _token_limit(data: dict[str, Any]) -> TokenLimit | None:
+def _token_limit(data: dict[str, Any], at: budgets.BudgetPrice | None) -> TokenLimit | None:
     """The token-limit settings, when any budget is set anywhere (default, product, consumer)."""
     blocks = [*data.get("products", []), *data.get("consumers", [])]
-    if "tokenLimit" not in data and not any(limit_of(b) or b.get("models") for b in blocks):
+    if "tokenLimit" not in data and not any(limit_of(b, at) or b.get("models") for b in blocks):
         return None
     settings = data.get("tokenLimit") or with_defaults({"tokenLimit": {}})["tokenLimit"]
     return TokenLimit(
-        default=limit_of(settings),
+        default=limit_of(settings, at),
         counter_key=CounterKey.parse(settings["counterKey"]),
         estimate_prompt_tokens=settings["estimatePromptTokens"],
         model_limits=model_limits_of(settings),
@@ -209,14 +221,17 @@ def _token_limit(data: dict[str, Any]) -> TokenLimit | None:
 
 
 def _products_and_consumers(
-    data: dict[str, Any], default: Limit | None, default_models: tuple[ModelLimit, ...] = ()
+    data: dict[str, Any],
+    default: Limit | None,
+    default_models: tuple[ModelLimit, ...] = (),
+    at: budgets.BudgetPrice | None = None,
 ) -> tuple[list[Product], list[Consumer]]:
     products = [
         Product(
             name=p["name"],
             display_name=p.get("displayName", p["name"]),
             description=p.get("description", ""),
-            limit=limit_of(p),
+            limit=limit_of(p, at),
             approval_required=p["approvalRequired"],
             subscriptions_limit=p.get("subscriptionsLimit"),
             model_limits=model_limits_of(p),
@@ -241,7 +256,7 @@ def _products_and_consumers(
                 )
             )
             continue
-        override = limit_of(c)
+        override = limit_of(c, at)
         effective = override.merged_over(default) if override else default
         own_models = model_limits_of(c)
         models = merged_model_limits(own_models, default_models)
@@ -351,11 +366,15 @@ def build(
     data = with_defaults(spec_data)
     accounts = _accounts(data)
     routes = routes_for(accounts)
-    token_limit = _token_limit(data)
+    table = budgets.spec_prices(data, prices)
+    share = budgets.prompt_share(data)
+    at = budgets.dearest(accounts, table, share)
+    token_limit = _token_limit(data, at)
     products, consumers = _products_and_consumers(
         data,
         token_limit.default if token_limit else None,
         token_limit.model_limits if token_limit else (),
+        at,
     )
     balancing = data["loadBalancing"]
     breaker, breaker_accounts = _breakers(data, routes)
@@ -381,6 +400,7 @@ def build(
         retries=balancing.get("retries", largest_pool - 1),
         auth=_auth(data),
         target=DeploymentTarget(target["scope"], target.get("resourceGroup")),
-        prices=prices or pricing.shipped(),
+        prices=table,
+        prompt_share=share,
     )
     return replace(gateway, regenerate_note=regenerate_note) if regenerate_note else gateway

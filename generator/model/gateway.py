@@ -57,6 +57,11 @@ class Budget:
     #: The token quota per period the budget buys.
     quota: int
 
+    @property
+    def blended(self) -> Decimal:
+        """The price per 1M tokens the quota was computed at (`Price.blended`)."""
+        return self.price.blended(self.prompt_share)
+
 
 @dataclass(frozen=True)
 class Limit:

@@ -69,6 +69,7 @@ PATTERN_WORDS = {
     "letter or digit",
     "^[A-Za-z0-9_.:/-]{1,128}$(?!\\n)": "a token claim name: 1 to 128 letters, digits and "
     "_ . : / -",
+    "^[A-Z]{3}$(?!\\n)": "an ISO 4217 currency code: three capital letters, like USD",
 }
 
 
@@ -192,6 +193,13 @@ def _to_findings(spec: LoadedSpec, error: ValidationError) -> list[Finding]:
         return [f for e in _closest_branch(error) for f in _to_findings(spec, e)]
     if keyword == "not":
         message = f"{_field(path)}: give either 'value' or 'header', not both"
+        return [rules.SCHEMA_OTHER.finding(spec, path, message)]
+    if error.validator is None and "then" in error.absolute_schema_path:
+        # The one `if`/`then` of the schema: a budget in money stands instead of a quota.
+        message = (
+            f"{_field(path)}: 'budget' stands instead of 'quota' and 'quotaPeriod': give one "
+            "or the other, not both"
+        )
         return [rules.SCHEMA_OTHER.finding(spec, path, message)]
     if keyword == "additionalProperties":
         known = sorted(error.schema.get("properties", {}))

@@ -9,8 +9,9 @@ from generator.findings import Finding, Severity
 from generator.load import LoadedSpec
 from generator.validate.rules.registry import duplicates, limit_blocks, rule
 
-#: The keys that give a block a token limit: all-models fields, or per-model limits.
-LIMITING = ("tokensPerMinute", "quota", "models")
+#: The keys that give a block a token limit: all-models fields (tokens or a budget in money),
+#: or per-model limits.
+LIMITING = ("tokensPerMinute", "quota", "budget", "models")
 
 
 @rule("TG103", "A quota comes with its period, and a period with its quota")
@@ -154,7 +155,11 @@ def product_references(spec: LoadedSpec) -> Iterator[Finding]:
 @rule("TG116", "A consumer in a product takes the product's limits, not its own")
 def product_consumer_without_limits(spec: LoadedSpec) -> Iterator[Finding]:
     for i, consumer in enumerate(spec.data.get("consumers", [])):
-        own = [k for k in ("tokensPerMinute", "quota", "quotaPeriod", "models") if k in consumer]
+        own = [
+            k
+            for k in ("tokensPerMinute", "quota", "quotaPeriod", "budget", "models")
+            if k in consumer
+        ]
         if "product" in consumer and own:
             yield product_consumer_without_limits.finding(
                 spec,

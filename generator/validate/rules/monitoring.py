@@ -100,7 +100,9 @@ def insights_need_monitoring(spec: LoadedSpec) -> Iterator[Finding]:
             "'insights' turns the workbook off and sets no alerts, so it deploys nothing",
             severity=Severity.WARNING,
         )
-    if "quotaPercent" in alerts and not any("quota" in block for _, block in limit_blocks(data)):
+    if "quotaPercent" in alerts and not any(
+        {"quota", "budget"} & set(block) for _, block in limit_blocks(data)
+    ):
         yield insights_need_monitoring.finding(
             spec,
             ("insights", "alerts", "quotaPercent"),

@@ -22,7 +22,7 @@ Asks = Callable[[dict[str, Any]], PathKey | None]
 
 def _token_limits(data: dict[str, Any]) -> PathKey | None:
     for path, block in limit_blocks(data):
-        if path == ("tokenLimit",) or {"tokensPerMinute", "quota"} & set(block):
+        if path == ("tokenLimit",) or {"tokensPerMinute", "quota", "budget"} & set(block):
             return path
     return None
 

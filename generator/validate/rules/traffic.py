@@ -126,7 +126,9 @@ def counter_key_form(spec: LoadedSpec) -> Iterator[Finding]:
 
 
 def _counts_tokens(data: dict[str, Any]) -> bool:
-    return any({"tokensPerMinute", "quota"} & set(block) for _, block in limit_blocks(data))
+    return any(
+        {"tokensPerMinute", "quota", "budget"} & set(block) for _, block in limit_blocks(data)
+    )
 
 
 def _counter_key(data: dict[str, Any]) -> str:

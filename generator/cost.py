@@ -1,0 +1,167 @@
+"""What a gateway's token limits may cost: the monthly cost ceiling (issue 14).
+
+A limit lets through at most, in a 30-day month,
+
+    min(quota spread over the month, tokensPerMinute * 43,200)
+
+tokens (the quota spread as SUMMARY.md spreads it: Hourly * 720, Daily * 30, Weekly * 30/7,
+Monthly * 1, Yearly * 30/365), and those tokens cost at most that many at the blended price of
+the most expensive deployment the consumer can reach (generator/budgets.py `dearest`): whatever
+model they go to, the bill cannot be higher. A consumer without any limit has no ceiling, and
+then neither has the total. Per product, the ceiling is its consumers' added up (each
+subscription has its own counter); in total, every consumer's.
+
+Money stays exact (Decimal, tokens as fractions) until it is shown: `cents` rounds up, so the
+ceiling printed is never below the true one. SUMMARY.md and `diff` both use this module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, Decimal
+from fractions import Fraction
+
+from generator import budgets, pricing
+from generator.model.gateway import Gateway, Limit
+from generator.model.kinds import QuotaPeriod
+
+#: Minutes in the 30-day month every ceiling is given for.
+MINUTES_PER_MONTH = 30 * 24 * 60
+#: How many of each quota period a 30-day month holds.
+PERIODS_PER_MONTH: dict[QuotaPeriod, Fraction] = {
+    "Hourly": Fraction(30 * 24),
+    "Daily": Fraction(30),
+    "Weekly": Fraction(30, 7),
+    "Monthly": Fraction(1),
+    "Yearly": Fraction(30, 365),
+}
+
+
+def monthly_tokens(limit: Limit | None) -> Fraction | None:
+    """The most tokens `limit` lets through in a 30-day month; None: no limit, no ceiling."""
+    if limit is None:
+        return None
+    caps = []
+    if limit.tokens_per_minute is not None:
+        caps.append(Fraction(limit.tokens_per_minute * MINUTES_PER_MONTH))
+    if limit.quota is not None and limit.quota_period is not None:
+        caps.append(limit.quota * PERIODS_PER_MONTH[limit.quota_period])
+    return min(caps) if caps else None
+
+
+def cost_of(tokens: Fraction, blended: Decimal) -> Decimal:
+    """What `tokens` cost at `blended` per 1M tokens (one division, at the end)."""
+    return Decimal(tokens.numerator) * blended / (tokens.denominator * pricing.PER_TOKENS)
+
+
+def cents(amount: Decimal) -> Decimal:
+    """`amount` rounded up to the cent: a ceiling printed is never below the true one."""
+    return amount.quantize(Decimal("0.01"), rounding=ROUND_CEILING)
+
+
+@dataclass(frozen=True)
+class Ceiling:
+    """The most a month may cost under one limit, or under several added up."""
+
+    #: None: unlimited (no ceiling).
+    tokens: Fraction | None
+    cost: Decimal | None
+
+    @property
+    def whole_tokens(self) -> int | None:
+        return None if self.tokens is None else int(self.tokens)
+
+
+UNLIMITED = Ceiling(None, None)
+
+
+def _add(a: Ceiling, b: Ceiling) -> Ceiling:
+    if a.tokens is None or b.tokens is None or a.cost is None or b.cost is None:
+        return UNLIMITED
+    return Ceiling(a.tokens + b.tokens, a.cost + b.cost)
+
+
+@dataclass(frozen=True)
+class CostCeilings:
+    """The monthly cost ceilings of a gateway, at `price` (the dearest deployment)."""
+
+    price: budgets.BudgetPrice
+    currency: str
+    #: The default limit's ceiling: one caller's (any caller without a consumer of its own).
+    default: Ceiling | None
+    #: Per consumer, in spec order.
+    consumers: tuple[tuple[str, Ceiling], ...]
+    #: Per product (its consumers added up), in spec order; products nobody uses cost 0.
+    products: tuple[tuple[str, Ceiling], ...]
+    #: Every consumer's added up.
+    total: Ceiling
+    #: Consumers without any limit (then the total has no ceiling).
+    unlimited: int
+
+
+def ceiling(limit: Limit | None, price: budgets.BudgetPrice) -> Ceiling:
+    tokens = monthly_tokens(limit)
+    if tokens is None:
+        return UNLIMITED
+    return Ceiling(tokens, cost_of(tokens, price.blended))
+
+
+def cost_ceilings(gateway: Gateway) -> CostCeilings | None:
+    """The gateway's monthly cost ceilings; None when no deployment has a per-token price."""
+    prices = gateway.prices or pricing.shipped()
+    price = budgets.dearest(gateway.accounts, prices, gateway.prompt_share)
+    if price is None:
+        return None
+    seen: dict[Limit | None, Ceiling] = {}
+    consumers = []
+    per_product: dict[str, Ceiling] = {
+        p.name: Ceiling(Fraction(0), Decimal(0)) for p in gateway.products
+    }
+    total = Ceiling(Fraction(0), Decimal(0))
+    unlimited = 0
+    for consumer in gateway.consumers:
+        if consumer.limit not in seen:
+            seen[consumer.limit] = ceiling(consumer.limit, price)
+        found = seen[consumer.limit]
+        consumers.append((consumer.name, found))
+        if found.tokens is None:
+            unlimited += 1
+        if consumer.product is not None:
+            per_product[consumer.product] = _add(per_product[consumer.product], found)
+        total = _add(total, found)
+    default = gateway.token_limit.default if gateway.token_limit else None
+    return CostCeilings(
+        price=price,
+        currency=prices.currency,
+        default=ceiling(default, price) if default is not None else None,
+        consumers=tuple(consumers),
+        products=tuple(per_product.items()),
+        total=total,
+        unlimited=unlimited,
+    )
+
+
+def monthly_ceiling(gateway: Gateway) -> tuple[Ceiling, str, str] | None:
+    """The gateway's monthly cost ceiling, its currency, and whom it covers: every consumer's
+    added up, or one caller's on the default limit when the spec declares no consumer.
+    None when no deployment has a per-token price."""
+    found = cost_ceilings(gateway)
+    if found is None:
+        return None
+    if not gateway.consumers:
+        return found.default or UNLIMITED, found.currency, "per caller"
+    return found.total, found.currency, "in total"
+
+
+#: A currency's sign where one is customary before the amount; others follow it as a code.
+CURRENCY_SIGNS = {"USD": "$", "EUR": "€", "GBP": "£"}
+
+
+def money_text(amount: Decimal, currency: str, *, signed: bool = False) -> str:
+    """`$1,200.00`, `1,200.00 CHF`; `signed` adds a plus or a minus sign (U+2212) in front."""
+    sign = ""
+    if signed:
+        sign = "+" if amount >= 0 else "\u2212"
+    figure = f"{abs(amount):,.2f}"
+    symbol = CURRENCY_SIGNS.get(currency)
+    return f"{sign}{symbol}{figure}" if symbol else f"{sign}{figure} {currency}"
