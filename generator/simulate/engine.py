@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from array import array
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from heapq import heappop, heappush
 
@@ -412,6 +412,9 @@ def _replay_sliding(
     tally = Tally.zeros(counters)
     requests, allowed, peak = tally.requests, tally.allowed, tally.peak
     prompt_total, completion_total = tally.prompt_tokens, tally.completion_tokens
+    rate_limited, quota_exceeded = tally.rate_limited, tally.quota_exceeded
+    first_throttle, max_retry_after = tally.first_throttle, tally.max_retry_after
+    retry_after_seconds = semantics.retry_after_seconds
     status = bytearray(n)
     retry_after = array("l", [0]) * n
     minute_demand: list[dict[int, int]] = [{} for _ in range(counters)] if detail else []
@@ -428,6 +431,8 @@ def _replay_sliding(
     early_unstreamed = semantics.prompt_counted_on_arrival(estimate_prompt_tokens, False)
     #: Without the prompt counted on arrival, what must be left does not depend on the prompt.
     needed_late = tokens_needed(False, 0, admission)
+    #: With it, by prompt size (prompt sizes repeat; a dict lookup costs less than the call).
+    needed_early = _Memo(lambda prompt: tokens_needed(True, prompt, admission))
     pending: list[tuple[int, int, int, int, int]] = []
 
     def count(counter: int, slot: int, t: int, tokens: int) -> None:
@@ -463,7 +468,7 @@ def _replay_sliding(
         counter, slot = counter_of[i], slot_of[i]
         prompt = prompts[i]
         early = early_streamed if streams[i] else early_unstreamed
-        needed = tokens_needed(True, prompt, admission) if early else needed_late
+        needed = needed_early[prompt] if early else needed_late
         requests[counter] += 1
         if detail:
             demand = minute_demand[counter]
@@ -493,9 +498,17 @@ def _replay_sliding(
                     wait_ms = _sliding_wait(window, used, t, needed, limit)
         if outcome != ALLOWED:
             status[i] = outcome
-            seconds = semantics.retry_after_seconds(wait_ms)
+            seconds = retry_after_seconds(wait_ms)
             retry_after[i] = seconds
-            _refused(tally, counter, outcome, t, seconds)
+            # _refused, written out
+            if outcome == RATE_LIMITED:
+                rate_limited[counter] += 1
+            else:
+                quota_exceeded[counter] += 1
+            if first_throttle[counter] < 0:
+                first_throttle[counter] = t
+            if seconds > max_retry_after[counter]:
+                max_retry_after[counter] = seconds
             if detail:
                 refusals = (minute_429 if outcome == RATE_LIMITED else minute_403)[counter]
                 minute = t // MINUTE_MS
@@ -551,6 +564,23 @@ def _sliding_wait(
         if total + needed <= limit:
             return counted_at + MINUTE_MS - t
     return MINUTE_MS
+
+
+_MEMO_SIZE = 65_536
+
+
+class _Memo(dict[int, int]):
+    """Values of a function of one int, each computed once (at most `_MEMO_SIZE` kept)."""
+
+    def __init__(self, compute: Callable[[int], int]) -> None:
+        super().__init__()
+        self.compute = compute
+
+    def __missing__(self, key: int) -> int:
+        if len(self) >= _MEMO_SIZE:  # ever new keys: keep memory bounded
+            self.clear()
+        value = self[key] = self.compute(key)
+        return value
 
 
 def _refused(tally: Tally, counter: int, outcome: int, t: int, seconds: int) -> None:
