@@ -15,7 +15,7 @@ so the emulator and the simulation cannot disagree about an outcome.
 from __future__ import annotations
 
 from array import array
-from collections import deque
+from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from heapq import heappop, heappush
@@ -417,10 +417,12 @@ def _replay_sliding(
     retry_after_seconds = semantics.retry_after_seconds
     status = bytearray(n)
     retry_after = array("l", [0]) * n
-    minute_demand: list[dict[int, int]] = [{} for _ in range(counters)] if detail else []
-    minute_tokens: list[dict[int, int]] = [{} for _ in range(counters)] if detail else []
-    minute_429: list[dict[int, int]] = [{} for _ in range(counters)] if detail else []
-    minute_403: list[dict[int, int]] = [{} for _ in range(counters)] if detail else []
+    # Per-minute series fill in with `+=` (plain dicts again in the result, same key order).
+    series_count = counters if detail else 0
+    minute_demand = [defaultdict[int, int](int) for _ in range(series_count)]
+    minute_tokens = [defaultdict[int, int](int) for _ in range(series_count)]
+    minute_429 = [defaultdict[int, int](int) for _ in range(series_count)]
+    minute_403 = [defaultdict[int, int](int) for _ in range(series_count)]
     combo_of = routing.combo_of if detail else None
     combos = routing.combos if combo_of is not None else 0
     combo_requests, combo_prompt, combo_completion = [0] * combos, [0] * combos, [0] * combos
@@ -452,9 +454,7 @@ def _replay_sliding(
         if total > peak[counter]:
             peak[counter] = total
         if detail:
-            series = minute_tokens[counter]
-            minute = t // MINUTE_MS
-            series[minute] = series.get(minute, 0) + tokens
+            minute_tokens[counter][t // MINUTE_MS] += tokens
 
     previous = times[0] if n else 0
     for i in range(n):
@@ -471,9 +471,8 @@ def _replay_sliding(
         needed = needed_early[prompt] if early else needed_late
         requests[counter] += 1
         if detail:
-            demand = minute_demand[counter]
             minute = t // MINUTE_MS
-            demand[minute] = demand.get(minute, 0) + prompt + completions[i]
+            minute_demand[counter][minute] += prompt + completions[i]
         # Counters.decide: the quota first, then the minute window.
         outcome = ALLOWED
         quota = slot_quota[slot]
@@ -510,9 +509,7 @@ def _replay_sliding(
             if seconds > max_retry_after[counter]:
                 max_retry_after[counter] = seconds
             if detail:
-                refusals = (minute_429 if outcome == RATE_LIMITED else minute_403)[counter]
-                minute = t // MINUTE_MS
-                refusals[minute] = refusals.get(minute, 0) + 1
+                (minute_429 if outcome == RATE_LIMITED else minute_403)[counter][minute] += 1
             continue
         completion = completions[i]
         allowed[counter] += 1
@@ -542,10 +539,10 @@ def _replay_sliding(
         status,
         retry_after,
         tally,
-        minute_demand,
-        minute_tokens,
-        minute_429,
-        minute_403,
+        [dict(series) for series in minute_demand],
+        [dict(series) for series in minute_tokens],
+        [dict(series) for series in minute_429],
+        [dict(series) for series in minute_403],
         combo_requests,
         combo_prompt,
         combo_completion,
