@@ -1,6 +1,6 @@
 """Speed figures of issue 12, each against its floor measured in the same run.
 
-    python benchmarks/run.py [--rounds 15] [--keep-bytecode-env]
+    python benchmarks/run.py [--rounds 15] [--keep-bytecode-env] [--all]
 
 Every sample is a fresh process. The runs of one round (ours and each floor) go in a shuffled
 order, so a burst of load from other work on the machine hits both sides alike; figures are
@@ -17,6 +17,11 @@ Figures and their floors:
 - --help: the `tokengate` console script against `python -c` importing click and printing the
   help of a one-command click group. Target: under 100 ms CPU (the ratio is for reading).
 - validate: `python -m generator validate` against `render` of the same spec. Target: at most 1x.
+
+With --all, the figures of the other two scripts follow in the same run, each against its own
+floor or target: scale (`benchmarks/render.py --scale`: 10,000 and 75,000 consumers, shared and
+distinct budgets; growth exponent <= 1.05, peak RSS under 500 MB) and simulate
+(`benchmarks/simulate.py`: a 1M-row CSV against the plain Python reference; ratio <= 1.00).
 
 One warm-up run of each command comes first: it fills tokengate's template cache and Python's
 bytecode cache, as the first run after an install does. Python writes no `.pyc` files when
@@ -93,6 +98,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--keep-bytecode-env", action="store_true")
+    parser.add_argument("--all", action="store_true", help="also the scale and simulate figures")
     args = parser.parse_args()
 
     env = dict(os.environ)
@@ -166,6 +172,15 @@ def main() -> None:
             f"{wall_ours * 1e3:>9.0f} {wall_floor * 1e3:>10.0f} {wall_ours / wall_floor:>6.2f}x "
             f"{target:>9} {'yes' if met else 'NO'}"
         )
+
+    if args.all:
+        keep = ["--keep-bytecode-env"] if args.keep_bytecode_env else []
+        for title, script, extra in (
+            ("scale (target: exponent <= 1.05, peak RSS < 500 MB)", "render.py", ["--scale"]),
+            ("simulate, 1M-row CSV (target: cpu ratio <= 1.00)", "simulate.py", keep),
+        ):
+            print(f"\n{title}", flush=True)
+            subprocess.run([python, str(HERE / script), *extra], check=True, env=env)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Simulate benchmark: `tokengate simulate --trace` against a plain Python floor, whole process.
 
-    python benchmarks/simulate.py [--rows 1000000] [--repeat 5] [--keep DIR]
+    python benchmarks/simulate.py [--rows 1000000] [--repeat 5] [--keep DIR] [--keep-bytecode-env]
 
 For two gateways (the lab spec as shipped, where most requests are refused early, and the lab
 with roomy limits, where nearly every request is admitted and counted twice: the slow path) a
@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -112,11 +113,17 @@ def write_case(folder: Path, label: str, roomy: bool, rows: int) -> tuple[Path, 
     return spec, trace
 
 
+#: The children's environment: without PYTHONDONTWRITEBYTECODE (unless --keep-bytecode-env),
+#: as benchmarks/run.py does, so that after the warm-up run tokengate's modules load from
+#: `.pyc` files as from an installed wheel, instead of being compiled from source every run.
+CHILD_ENV = dict(os.environ)
+
+
 def run(command: list[str]) -> tuple[float, float, str]:
     """CPU seconds (user + system) and wall seconds of one whole process, and its stdout."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=CHILD_ENV)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode:
@@ -173,7 +180,15 @@ def main() -> None:
         help="also run the tokengate source tree in this folder (e.g. `git archive` of an older "
         "commit), interleaved with the others",
     )
+    parser.add_argument(
+        "--keep-bytecode-env",
+        action="store_true",
+        help="leave PYTHONDONTWRITEBYTECODE set for the children (see benchmarks/run.py)",
+    )
     args = parser.parse_args()
+    if not args.keep_bytecode_env:
+        CHILD_ENV.pop("PYTHONDONTWRITEBYTECODE", None)
+    warmed = False
     with tempfile.TemporaryDirectory() as scratch:
         folder = args.keep or Path(scratch)
         folder.mkdir(parents=True, exist_ok=True)
@@ -199,6 +214,10 @@ def main() -> None:
             }
             if args.before:
                 commands["before"] = [*BEFORE, str(args.before.resolve()), *arguments]
+            if not warmed:  # fills the bytecode caches, as the first run after an install
+                for command in commands.values():
+                    run(command)
+                warmed = True
             samples: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
             answers: dict[str, list[str]] = {}
             for round_number in range(args.repeat):

@@ -3,7 +3,7 @@
 - The manifest (`.tokengate-manifest.json`) maps each file the last write published to the
   sha256 of its content. Only a file whose current content still has that hash is tokengate's
   to overwrite or remove; anything else is the user's.
-- The journal (`.tokengate-journal.json`) is written (and fsynced) before the first file is
+- The journal (`.tokengate-journal.json`) is written (and made durable) before the first file is
   moved into place and removed after the new manifest is in place. While it exists the folder
   may mix old and new files, so every later `render`, `render --check` and `verify` says so,
   and `render` finishes the job: the journal lists the old and the new hash of every path, so

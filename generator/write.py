@@ -10,13 +10,29 @@
   device or socket where a file must go is an error, and is never opened for reading.
 - Unchanged files are not rewritten (their mtime stays), so `make`-style tools and reviewers see
   only real changes.
-- Publication: every file is first written (and fsynced) to a staging folder inside the real
-  output folder (the same file system even when `out` is a symlink to another one, so each move
-  is one atomic `os.replace`). Then a journal listing the old and new hash of every path is put
-  in place and fsynced, the files are moved, the new manifest is put in place, and the journal
-  is removed. A kill at any instant therefore leaves either the complete old set, the complete
-  new set, or the journal, which the next `render`, `render --check` and `verify` report and
-  `render` finishes. Leftover staging folders are removed by the next write.
+- Publication: every file is first written to a staging folder inside the real output folder
+  (the same file system even when `out` is a symlink to another one, so each move is one
+  atomic `os.replace`). Then a journal listing the old and new hash of every path is put in
+  place, the files are moved, the new manifest is put in place, and the journal is removed. A
+  kill at any instant therefore leaves either the complete old set, the complete new set, or
+  the journal, which the next `render`, `render --check` and `verify` report and `render`
+  finishes. Leftover staging folders are removed by the next write.
+- Durability (a power loss or an OS crash, not only a kill: then what is not on disk is lost,
+  and renames may reach the disk before the data they name). What must be on disk, in order:
+  1. the content of every staged file (and of the staged journal and manifest) before the
+     journal is in place: else a crash after the moves could leave a moved file empty or torn,
+     with the journal (and later its removal) on disk, a folder that looks finished but is not;
+  2. the journal's directory entry before the first move: else the moves could survive a
+     crash and the journal not, a mix of old and new files with nothing saying so;
+  3. every moved file's and the manifest's directory entries before the journal is removed:
+     the journal vouches for the renames until they are on disk.
+  The journal's removal itself needs nothing: a journal that comes back after a crash only makes
+  the next `render` finish a write that was already complete. Step 1 is one `syncfs(2)` of the
+  output's file system on Linux (one call for all the staged files, which had one fsync each:
+  2,087 fsyncs, about 1 s, for a 10,000-consumer spec with its own budgets); elsewhere, or where
+  `syncfs` cannot be called, each staged file is fsynced as before. Steps 2 and 3 fsync the
+  folders (the output folder, then each folder a file was moved into). Since Linux 5.8
+  `syncfs` reports write-back errors as fsync does; older kernels return success regardless.
 """
 
 from __future__ import annotations
@@ -24,6 +40,7 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Iterable, Mapping
@@ -221,6 +238,7 @@ def write(out: Path, files: Mapping[str, RenderedFile], *, force: bool = False) 
             moves = [(staging.put(files[p].content.encode("utf-8")), p) for p in _moved(todo)]
             manifest_source = staging.put(manifest.encode("utf-8"))
             journal_source = staging.put(journal_text(old, new).encode("utf-8"))
+            staging.make_durable()  # durability step 1 (module docstring)
             _make_folders(out, root, [path for _, path in moves])
             started = True
             _publish(root, moves, todo.removed, manifest_source, journal_source)
@@ -266,6 +284,7 @@ class _Staging:
     def __init__(self, root: Path) -> None:
         self.folder = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=root))
         self.count = 0
+        self.staged: list[Path] = []
 
     def __enter__(self) -> _Staging:
         return self
@@ -274,14 +293,46 @@ class _Staging:
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def put(self, content: bytes) -> Path:
-        """Write `content` to a new staged file, durably: it may be moved into place next."""
+        """Write `content` to a new staged file (durable after `make_durable`)."""
         self.count += 1
         path = self.folder / f"{self.count:05d}"
         with path.open("xb") as handle:
             handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
+        self.staged.append(path)
         return path
+
+    def make_durable(self) -> None:
+        """Every staged file's content on disk: one syncfs of the file system, or (where that
+        cannot be called) one fsync per file."""
+        if _sync_file_system(self.folder):
+            return
+        for path in self.staged:
+            descriptor = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(descriptor)
+            finally:
+                os.close(descriptor)
+
+
+def _sync_file_system(folder: Path) -> bool:
+    """syncfs(2) the file system holding `folder`; False where it cannot be called (not Linux,
+    no ctypes, a C library without it). An error it reports is raised as OSError."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        syncfs = ctypes.CDLL(None, use_errno=True).syncfs
+    except (ImportError, OSError, AttributeError):
+        return False
+    descriptor = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        if syncfs(descriptor) != 0:
+            code = ctypes.get_errno()
+            raise OSError(code, os.strerror(code), str(folder))
+    finally:
+        os.close(descriptor)
+    return True
 
 
 def _make_folders(out: Path, root: Path, paths: Iterable[str]) -> None:
@@ -309,7 +360,7 @@ def _publish(
     steps = _Steps()
     steps.next()
     journal_source.replace(root / JOURNAL)
-    _fsync_folder(root)
+    _fsync_folder(root)  # durability step 2
     for source, path in moves:
         steps.next()
         source.replace(root / path)
@@ -319,7 +370,7 @@ def _publish(
         _prune_empty_parents(root, (root / path).parent)
     steps.next()
     manifest_source.replace(root / MANIFEST)
-    # The renames must be on disk before the journal that vouches for them goes.
+    # Durability step 3: the renames on disk before the journal that vouches for them goes.
     for folder in sorted({(root / path).parent for _, path in moves} | {root}):
         _fsync_folder(folder)
     steps.next()
