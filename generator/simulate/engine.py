@@ -251,7 +251,8 @@ def replay(
     detail: bool = True,
 ) -> Result:
     """Replay `workload`; `detail` adds the per-minute series and dimension totals."""
-    if assumptions.minute_window == "sliding":
+    # The flattened path knows only the all-models limit; per-model limits take the general one.
+    if assumptions.minute_window == "sliding" and routing.model_counter_of is None:
         return _replay_sliding(
             workload,
             routing,
