@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from generator.model import Consumer, Gateway, Product, Route
+    from generator.model import Consumer, Route
     from generator.model.kinds import ApiFamily
 
 
@@ -27,6 +27,12 @@ def header_value(name: str, *, absent: str = "") -> str:
         f"context.Request.Headers.GetValueOrDefault({csharp_string(name)}, {csharp_string(absent)})"
     )
 
+
+#: The calling subscription's id (the `subscription` counter key, and product-scope keys).
+SUBSCRIPTION_ID = "context.Subscription.Id"
+
+#: The caller's IP address (the `ip` counter key).
+CLIENT_IP = "context.Request.IpAddress"
 
 #: The policy variable validate-azure-ad-token stores the validated token in.
 JWT_VARIABLE = "jwt"
@@ -77,26 +83,19 @@ def subscription_condition(consumer: Consumer) -> str:
     return f"@(context.Subscription != null && context.Subscription.Id == {name})"
 
 
-def api_counter_key(
-    gateway: Gateway, consumer: Consumer | None, deployment: str | None = None
+def scoped_key(
+    scope: str, value: str, *, per_subscription: bool = False, deployment: str | None = None
 ) -> str:
-    """Counter key of a token limit in the API policy: the default, or a consumer's branch.
+    """A counter key whose value starts with `scope:`, so scopes never share a counter.
 
-    With `deployment`, the key of that deployment's per-model limit: the same key followed by
-    `:<deployment>`, so per-model counters never mix with each other or the all-models one. The
-    element sits in a branch taken only for that deployment, so the name is a literal here.
+    `value` is the C# yielding the key (generator/counter_keys.py); `per_subscription` adds the
+    subscription id (product scope: one counter per subscriber) unless the key already is it;
+    `deployment` ends the key with `:<deployment>` (a per-model limit's own counter).
     """
-    assert gateway.token_limit is not None
-    scope = f"api/{gateway.api.name}"
-    if consumer is not None:
-        scope += f"/consumer/{consumer.name}"
-    return gateway.token_limit.counter_key.scoped(scope, deployment=deployment)
-
-
-def product_counter_key(gateway: Gateway, product: Product, deployment: str | None = None) -> str:
-    """Counter key of a product's token limit: per subscription within the product (and per
-    deployment for a per-model limit, as in `api_counter_key`)."""
-    assert gateway.token_limit is not None
-    return gateway.token_limit.counter_key.scoped(
-        f"product/{product.name}", per_subscription=True, deployment=deployment
-    )
+    parts = [csharp_string(scope + ":")]
+    if per_subscription and value != SUBSCRIPTION_ID:
+        parts += [SUBSCRIPTION_ID, csharp_string(":")]
+    parts.append(value)
+    if deployment is not None:
+        parts.append(csharp_string(":" + deployment))
+    return f"@({' + '.join(parts)})"

@@ -18,7 +18,7 @@ from typing import Any
 
 import jinja2
 
-from generator import __version__, azure, batching, expressions, template_cache, tiers
+from generator import __version__, azure, batching, counter_keys, expressions, template_cache, tiers
 from generator.errors import TokengateError
 from generator.insights_plan import insights_plan
 from generator.model import Account, Gateway, Product
@@ -133,7 +133,7 @@ def logged_headers(gateway: Gateway) -> list[str]:
     columns the usage export adds. Text that only looks like a header read is skipped."""
     texts = []
     if gateway.token_limit:
-        texts.append(gateway.token_limit.counter_key.csharp())
+        texts.append(counter_keys.value_expression(gateway.token_limit.counter_key))
     if gateway.token_metrics:
         texts += [d.value for d in gateway.token_metrics.dimensions if d.value]
     names = {
@@ -370,12 +370,12 @@ def base_context(
         "jwt_variable": expressions.JWT_VARIABLE,
         "route_condition": expressions.route_condition,
         "subscription_condition": expressions.subscription_condition,
-        "api_counter_key": lambda consumer: expressions.api_counter_key(gateway, consumer),
-        "product_counter_key": lambda product: expressions.product_counter_key(gateway, product),
+        "api_counter_key": lambda consumer: counter_keys.api_counter_key(gateway, consumer),
+        "product_counter_key": lambda product: counter_keys.product_counter_key(gateway, product),
         # A scope's counter key as a function of the deployment (None: the all-models key).
-        "api_key_of": lambda consumer: partial(expressions.api_counter_key, gateway, consumer),
+        "api_key_of": lambda consumer: partial(counter_keys.api_counter_key, gateway, consumer),
         "product_key_of": lambda product: partial(
-            expressions.product_counter_key, gateway, product
+            counter_keys.product_counter_key, gateway, product
         ),
         "deployment_condition": partial(expressions.deployment_condition, gateway.api.family),
         "product_identifier": _product_identifier,

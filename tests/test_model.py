@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from generator import model
-from generator.expressions import csharp_string
+from generator import counter_keys, model
+from generator.expressions import csharp_string, scoped_key
 from generator.model import CounterKey, Limit
 from generator.resources import spec_schema
 
@@ -78,7 +78,7 @@ def test_overrides_without_default_still_build_a_token_limit() -> None:
     ],
 )
 def test_counter_key_forms(text: str, expected: str) -> None:
-    assert CounterKey.parse(text).scoped("s") == expected
+    assert scoped_key("s", counter_keys.value_expression(counter_keys.parse(text))) == expected
 
 
 def test_csharp_string_escapes() -> None:

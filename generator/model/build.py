@@ -11,7 +11,7 @@ import hashlib
 from dataclasses import replace
 from typing import Any
 
-from generator import azure, budgets, pricing, tiers
+from generator import azure, budgets, counter_keys, pricing, tiers
 from generator.errors import TokengateError
 from generator.expressions import claim_value, header_value
 from generator.model.defaults import with_defaults
@@ -23,7 +23,6 @@ from generator.model.gateway import (
     Auth,
     CircuitBreaker,
     Consumer,
-    CounterKey,
     Deployment,
     DeploymentTarget,
     Dimension,
@@ -214,7 +213,7 @@ def _token_limit(data: dict[str, Any], at: budgets.BudgetPrice | None) -> TokenL
     settings = data.get("tokenLimit") or with_defaults({"tokenLimit": {}})["tokenLimit"]
     return TokenLimit(
         default=limit_of(settings, at),
-        counter_key=CounterKey.parse(settings["counterKey"]),
+        counter_key=counter_keys.parse(settings["counterKey"]),
         estimate_prompt_tokens=settings["estimatePromptTokens"],
         model_limits=model_limits_of(settings),
     )

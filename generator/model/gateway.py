@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from generator import azure
-from generator.expressions import claim_value, csharp_string, header_value
 from generator.model.kinds import ApiFamily, CounterKeyKind, DeploymentScope, QuotaPeriod
 from generator.pricing import Price, PriceTable
 
@@ -116,50 +115,13 @@ def merged_model_limits(
 
 @dataclass(frozen=True)
 class CounterKey:
-    """What the counter is keyed on: `subscription`, `ip`, `header`, `claim` or `expression`."""
+    """What the counter is keyed on: `subscription`, `ip`, `header`, `claim` or `expression`.
+
+    Data only: generator/counter_keys.py parses the spec's text into it and makes its C#.
+    """
 
     kind: CounterKeyKind
     argument: str = ""
-
-    @classmethod
-    def parse(cls, text: str) -> CounterKey:
-        if text == "subscription":
-            return cls("subscription")
-        if text == "ip":
-            return cls("ip")
-        if text.startswith("header:"):
-            return cls("header", text.removeprefix("header:"))
-        if text.startswith("claim:"):
-            return cls("claim", text.removeprefix("claim:"))
-        return cls("expression", text)
-
-    def csharp(self) -> str:
-        """The C# expression (no `@(...)`) that yields the key value."""
-        if self.kind == "subscription":
-            return "context.Subscription.Id"
-        if self.kind == "ip":
-            return "context.Request.IpAddress"
-        if self.kind == "header":
-            return header_value(self.argument)
-        if self.kind == "claim":
-            return claim_value(self.argument)
-        return f"({self.argument.strip()[2:-1]})"
-
-    def scoped(
-        self, scope: str, *, per_subscription: bool = False, deployment: str | None = None
-    ) -> str:
-        """A policy expression whose value starts with `scope:`, so scopes never share a counter.
-
-        `per_subscription` adds the subscription id (product scope: one counter per subscriber);
-        `deployment` ends the key with `:<deployment>` (a per-model limit's own counter).
-        """
-        parts = [csharp_string(scope + ":")]
-        if per_subscription and self.kind != "subscription":
-            parts += ["context.Subscription.Id", csharp_string(":")]
-        parts.append(self.csharp())
-        if deployment is not None:
-            parts.append(csharp_string(":" + deployment))
-        return f"@({' + '.join(parts)})"
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ The policies give every request at most one all-models token-limit element (a bu
 product's limit for a consumer subscribed to a product, a consumer's own branch of the API
 policy, or the API default; and, when that scope has a per-model limit for the request's
 deployment, one per-model element after it (a budget with a `deployment`). Counter keys are
-the exact expressions `render` writes into those elements (`expressions.api_counter_key` /
+the exact expressions `render` writes into those elements (`counter_keys.api_counter_key` /
 `product_counter_key`), evaluated per request, so the scope prefixes match APIM's counters.
 `resolve` turns a workload into the engine's integer columns.
 """
@@ -18,7 +18,7 @@ from functools import cached_property, partial
 from itertools import repeat
 from typing import Literal
 
-from generator import expressions
+from generator import counter_keys
 from generator.errors import TokengateError
 from generator.model import Gateway, Limit, ModelLimit
 from generator.simulate import evaluate
@@ -162,13 +162,13 @@ def build(gateway: Gateway) -> Plan:
     default = None
     if token_limit.default is not None:
         default = add(
-            "default", "", token_limit.default, expressions.api_counter_key(gateway, None)
+            "default", "", token_limit.default, counter_keys.api_counter_key(gateway, None)
         )
     default_models = add_models(
         "default",
         "",
         token_limit.model_limits,
-        lambda d: expressions.api_counter_key(gateway, None, d),
+        lambda d: counter_keys.api_counter_key(gateway, None, d),
     )
     product_budget: dict[str, int | None] = {}
     product_models: dict[str, dict[str, int]] = {}
@@ -178,7 +178,7 @@ def build(gateway: Gateway) -> Plan:
                 "product",
                 product.name,
                 product.limit,
-                expressions.product_counter_key(gateway, product),
+                counter_keys.product_counter_key(gateway, product),
             )
             if product.limit is not None
             else None
@@ -187,7 +187,7 @@ def build(gateway: Gateway) -> Plan:
             "product",
             product.name,
             product.model_limits,
-            partial(expressions.product_counter_key, gateway, product),
+            partial(counter_keys.product_counter_key, gateway, product),
         )
     branches = {c.name for c in gateway.branch_consumers}
     models_of: dict[str, Mapping[str, int]] = {}
@@ -201,7 +201,7 @@ def build(gateway: Gateway) -> Plan:
                     "consumer",
                     consumer.name,
                     consumer.limit,
-                    expressions.api_counter_key(gateway, consumer),
+                    counter_keys.api_counter_key(gateway, consumer),
                 )
                 if consumer.limit is not None
                 else None
@@ -210,7 +210,7 @@ def build(gateway: Gateway) -> Plan:
                 "consumer",
                 consumer.name,
                 consumer.model_limits,
-                partial(expressions.api_counter_key, gateway, consumer),
+                partial(counter_keys.api_counter_key, gateway, consumer),
             )
         else:
             by_consumer[consumer.name] = default

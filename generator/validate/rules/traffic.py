@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from generator import counter_keys
 from generator.findings import Finding
 from generator.load import LoadedSpec
 from generator.model.defaults import with_defaults
@@ -120,8 +121,7 @@ def counter_key_form(spec: LoadedSpec) -> Iterator[Finding]:
         yield counter_key_form.finding(
             spec,
             path,
-            f"counterKey {key!r} is not subscription, ip, header:<name> or a "
-            "single policy expression of the form @(...)",
+            f"counterKey {key!r} is not one of: {counter_keys.forms_text(', ')}",
         )
 
 
