@@ -18,7 +18,16 @@ from typing import Any
 
 import jinja2
 
-from generator import __version__, azure, batching, counter_keys, expressions, template_cache, tiers
+from generator import (
+    __version__,
+    azure,
+    batching,
+    counter_keys,
+    expressions,
+    template_cache,
+    tiers,
+    token_limit_plan,
+)
 from generator.errors import TokengateError
 from generator.insights_plan import insights_plan
 from generator.model import Account, Gateway, Product
@@ -369,15 +378,8 @@ def base_context(
         "policy_prefix": policy_family_prefix(gateway),
         "jwt_variable": expressions.JWT_VARIABLE,
         "route_condition": expressions.route_condition,
-        "subscription_condition": expressions.subscription_condition,
-        "api_counter_key": lambda consumer: counter_keys.api_counter_key(gateway, consumer),
-        "product_counter_key": lambda product: counter_keys.product_counter_key(gateway, product),
-        # A scope's counter key as a function of the deployment (None: the all-models key).
-        "api_key_of": lambda consumer: partial(counter_keys.api_counter_key, gateway, consumer),
-        "product_key_of": lambda product: partial(
-            counter_keys.product_counter_key, gateway, product
-        ),
-        "deployment_condition": partial(expressions.deployment_condition, gateway.api.family),
+        "api_token_limits": lambda: token_limit_plan.api_token_limits(gateway),
+        "product_token_limits": partial(token_limit_plan.product_token_limits, gateway),
         "product_identifier": _product_identifier,
         "llm_operations": [
             {
