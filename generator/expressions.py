@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from generator.azure import ABSENT_DIMENSION_VALUE
+
 if TYPE_CHECKING:
-    from generator.model import Consumer, Route
+    from generator.model import Consumer, Dimension, Route
     from generator.model.kinds import ApiFamily
 
 
@@ -99,3 +101,13 @@ def scoped_key(
     if deployment is not None:
         parts.append(csharp_string(":" + deployment))
     return f"@({' + '.join(parts)})"
+
+
+def dimension_value(dimension: Dimension) -> str | None:
+    """The `value` attribute of a metric dimension: a header or claim read (the absent value
+    when missing), the spec's own literal or expression, or None where APIM fills it in."""
+    if dimension.header is not None:
+        return f"@({header_value(dimension.header, absent=ABSENT_DIMENSION_VALUE)})"
+    if dimension.claim is not None:
+        return f"@({claim_value(dimension.claim, absent=ABSENT_DIMENSION_VALUE)})"
+    return dimension.value

@@ -144,7 +144,8 @@ def logged_headers(gateway: Gateway) -> list[str]:
     if gateway.token_limit:
         texts.append(counter_keys.value_expression(gateway.token_limit.counter_key))
     if gateway.token_metrics:
-        texts += [d.value for d in gateway.token_metrics.dimensions if d.value]
+        values = [expressions.dimension_value(d) for d in gateway.token_metrics.dimensions]
+        texts += [value for value in values if value]
     names = {
         name.lower()
         for text in texts
@@ -378,6 +379,7 @@ def base_context(
         "policy_prefix": policy_family_prefix(gateway),
         "jwt_variable": expressions.JWT_VARIABLE,
         "route_condition": expressions.route_condition,
+        "dimension_value": expressions.dimension_value,
         "api_token_limits": lambda: token_limit_plan.api_token_limits(gateway),
         "product_token_limits": partial(token_limit_plan.product_token_limits, gateway),
         "product_identifier": _product_identifier,

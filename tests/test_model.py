@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from generator import counter_keys, model
+from generator import counter_keys, expressions, model
 from generator.expressions import csharp_string, scoped_key
 from generator.model import CounterKey, Limit
 from generator.resources import spec_schema
@@ -89,8 +89,10 @@ def test_dimensions() -> None:
     assert model.dimension("API ID") == model.Dimension("API ID", None)
     assert model.dimension("Client IP").value == "@(context.Request.IpAddress)"
     header = model.dimension({"name": "User ID", "header": "x-user"})
+    assert header == model.Dimension("User ID", None, header="x-user")  # data, no C#
     # A missing header is a visible bucket, not an empty dimension value.
-    assert header.value == '@(context.Request.Headers.GetValueOrDefault("x-user", "unknown"))'
+    expected = '@(context.Request.Headers.GetValueOrDefault("x-user", "unknown"))'
+    assert expressions.dimension_value(header) == expected
 
 
 def test_defaults_fill_settings_blocks_but_not_optional_features() -> None:

@@ -13,7 +13,6 @@ from typing import Any
 
 from generator import azure, budgets, counter_keys, pricing, tiers
 from generator.errors import TokengateError
-from generator.expressions import claim_value, header_value
 from generator.model.defaults import with_defaults
 from generator.model.gateway import (
     Account,
@@ -178,11 +177,10 @@ def dimension(entry: str | dict[str, Any]) -> Dimension:
     """A spec dimension entry → name and value (None where APIM supplies it)."""
     if isinstance(entry, str):
         return Dimension(entry, azure.KNOWN_DIMENSION_VALUES.get(entry))
-    absent = azure.ABSENT_DIMENSION_VALUE
     if "header" in entry:
-        return Dimension(entry["name"], f"@({header_value(entry['header'], absent=absent)})")
+        return Dimension(entry["name"], None, header=entry["header"])
     if "claim" in entry:
-        return Dimension(entry["name"], f"@({claim_value(entry['claim'], absent=absent)})")
+        return Dimension(entry["name"], None, claim=entry["claim"])
     name = entry["name"]
     return Dimension(name, entry.get("value", azure.KNOWN_DIMENSION_VALUES.get(name)))
 

@@ -135,9 +135,17 @@ class TokenLimit:
 
 @dataclass(frozen=True)
 class Dimension:
+    """A metric dimension as the spec gives it: data; `expressions.dimension_value` makes the
+    policy expression."""
+
     name: str
-    #: A policy expression or literal; None for built-in dimensions APIM fills in.
+    #: The spec's literal or policy expression (or a built-in name's known expression); None for
+    #: built-in dimensions APIM fills in, and for header and claim dimensions.
     value: str | None
+    #: The request header the value is read from (`{name, header}`).
+    header: str | None = None
+    #: The Entra ID token claim the value is read from (`{name, claim}`).
+    claim: str | None = None
 
 
 @dataclass(frozen=True)

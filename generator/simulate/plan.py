@@ -18,7 +18,7 @@ from functools import cached_property, partial
 from itertools import repeat
 from typing import Literal
 
-from generator import counter_keys
+from generator import counter_keys, expressions
 from generator.errors import TokengateError
 from generator.model import Gateway, Limit, ModelLimit
 from generator.simulate import evaluate
@@ -233,8 +233,9 @@ def _dimensions(gateway: Gateway) -> tuple[Dimension, ...]:
     found = []
     for dimension in metrics.dimensions:
         fallback = dimension_field(dimension.name)
-        if dimension.value is not None:
-            value = evaluate.compile_value(dimension.value, fallback)
+        expression = expressions.dimension_value(dimension)
+        if expression is not None:
+            value = evaluate.compile_value(expression, fallback)
             parts = tuple(
                 Field(p.name, NOT_IN_WORKLOAD, p.source)
                 if isinstance(p, Field) and p.name == fallback
