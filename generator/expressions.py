@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from generator.azure import ABSENT_DIMENSION_VALUE
+from generator.azure import ABSENT_DIMENSION_VALUE, KNOWN_DIMENSION_VALUES
 
 if TYPE_CHECKING:
     from generator.model import Consumer, Dimension, Route
@@ -105,9 +105,12 @@ def scoped_key(
 
 def dimension_value(dimension: Dimension) -> str | None:
     """The `value` attribute of a metric dimension: a header or claim read (the absent value
-    when missing), the spec's own literal or expression, or None where APIM fills it in."""
+    when missing), the spec's own literal or expression, a built-in name's known expression
+    (azure.KNOWN_DIMENSION_VALUES), or None where APIM fills it in."""
     if dimension.header is not None:
         return f"@({header_value(dimension.header, absent=ABSENT_DIMENSION_VALUE)})"
     if dimension.claim is not None:
         return f"@({claim_value(dimension.claim, absent=ABSENT_DIMENSION_VALUE)})"
-    return dimension.value
+    if dimension.value is not None:
+        return dimension.value
+    return KNOWN_DIMENSION_VALUES.get(dimension.name)

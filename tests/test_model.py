@@ -87,7 +87,8 @@ def test_csharp_string_escapes() -> None:
 
 def test_dimensions() -> None:
     assert model.dimension("API ID") == model.Dimension("API ID", None)
-    assert model.dimension("Client IP").value == "@(context.Request.IpAddress)"
+    client_ip = model.dimension("Client IP")
+    assert expressions.dimension_value(client_ip) == "@(context.Request.IpAddress)"
     header = model.dimension({"name": "User ID", "header": "x-user"})
     assert header == model.Dimension("User ID", None, header="x-user")  # data, no C#
     # A missing header is a visible bucket, not an empty dimension value.

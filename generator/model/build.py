@@ -11,7 +11,7 @@ import hashlib
 from dataclasses import replace
 from typing import Any
 
-from generator import azure, budgets, counter_keys, pricing, tiers
+from generator import budgets, counter_keys, pricing, tiers
 from generator.errors import TokengateError
 from generator.model.defaults import with_defaults
 from generator.model.gateway import (
@@ -176,13 +176,13 @@ def model_limits_of(block: dict[str, Any]) -> tuple[ModelLimit, ...]:
 def dimension(entry: str | dict[str, Any]) -> Dimension:
     """A spec dimension entry → name and value (None where APIM supplies it)."""
     if isinstance(entry, str):
-        return Dimension(entry, azure.KNOWN_DIMENSION_VALUES.get(entry))
+        return Dimension(entry, None)
     if "header" in entry:
         return Dimension(entry["name"], None, header=entry["header"])
     if "claim" in entry:
         return Dimension(entry["name"], None, claim=entry["claim"])
     name = entry["name"]
-    return Dimension(name, entry.get("value", azure.KNOWN_DIMENSION_VALUES.get(name)))
+    return Dimension(name, entry.get("value"))
 
 
 def _accounts(data: dict[str, Any]) -> tuple[Account, ...]:

@@ -139,8 +139,8 @@ class Dimension:
     policy expression."""
 
     name: str
-    #: The spec's literal or policy expression (or a built-in name's known expression); None for
-    #: built-in dimensions APIM fills in, and for header and claim dimensions.
+    #: The spec's literal or policy expression; None for built-in names and for header and
+    #: claim dimensions.
     value: str | None
     #: The request header the value is read from (`{name, header}`).
     header: str | None = None
