@@ -295,3 +295,14 @@ def test_workbook_shows_cost_grids_and_budget_spent() -> None:
     assert by_name["cost-by-consumer"]["timeContextFromParameter"] == "TimeRange"
     # A monthly budget: the panel reaches back 31 days, whatever the time picker says.
     assert by_name["budget-usage"]["timeContext"] == {"durationMs": 31 * 86_400_000}
+
+
+def test_summary_names_the_money_budget_alert() -> None:
+    """With money budgets and `quotaPercent`, SUMMARY's alerts row says a budget alert deploys
+    (`alert-<name>-consumer-budget`), next to the quota alert."""
+    summary = budget_fixture().files["SUMMARY.md"].content
+    alerts = next(line for line in summary.splitlines() if line.startswith("| alerts |"))
+    assert "a consumer above 80% of its money budget" in alerts
+    assert "a consumer above 80% of its quota" in alerts
+    plain = priced_fixture().files["SUMMARY.md"].content
+    assert "money budget" not in plain
