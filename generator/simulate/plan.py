@@ -334,7 +334,10 @@ class _Resolver:
         sources, columns = self.columns(names, "")
         at_consumer = sources.index(CONSUMER)
         at_deployment = sources.index(DEPLOYMENT) if per_model else -1
-        seen: dict[tuple[str, ...], tuple[int, int, int, int]] = {}
+        # Per distinct row: (budget, counter), and the per-model (budget, counter) apart, so a
+        # spec without per-model limits pays nothing for them in this per-row loop.
+        seen: dict[tuple[str, ...], tuple[int, int]] = {}
+        model_seen: dict[tuple[str, ...], tuple[int, int]] = {}
         counter_ids: dict[tuple[bool, str], int] = {}
         keys: list[str] = []
         counter_budget: list[int] = []
@@ -367,10 +370,11 @@ class _Resolver:
                     if model_budget >= 0:
                         model_key = plan.budgets[model_budget].counter_key.evaluate(value_of)
                         model_counter = counter_for(model_budget, model_key, consumer)
-                known = seen[raw] = (budget, counter, model_budget, model_counter)
-            budget_of[i], counter_of[i] = known[0], known[1]
+                known = seen[raw] = (budget, counter)
+                model_seen[raw] = (model_budget, model_counter)
+            budget_of[i], counter_of[i] = known
             if per_model:
-                model_budget_of[i], model_counter_of[i] = known[2], known[3]
+                model_budget_of[i], model_counter_of[i] = model_seen[raw]
         combo_of, combos = self.combos()
         consumers = [tuple(sorted(names)) for names in consumers_of]
         return Resolved(

@@ -179,6 +179,10 @@ class CostRow:
         }
 
 
+#: bytes.translate table: the ALLOWED status → 1, every other status → 0.
+_ALLOWED_ONLY = bytes(1 if status == ALLOWED else 0 for status in range(256))
+
+
 def cost_rows(simulation: Simulation) -> list[CostRow]:
     """Tokens x price of the allowed requests, per consumer and deployment, in that order.
 
@@ -192,7 +196,8 @@ def cost_rows(simulation: Simulation) -> list[CostRow]:
     fallback = names[0] if len(names) == 1 else usage.NOBODY
     consumers = workload.text.get(CONSUMER) or repeat("", n)
     deployments = workload.text.get(DEPLOYMENT) or repeat("", n)
-    allowed = (status == ALLOWED for status in simulation.result.status)
+    # 1 where allowed, 0 elsewhere, made in C: a Python test per request cost 0.1 s a million.
+    allowed = simulation.result.status.translate(_ALLOWED_ONLY)
     sums: dict[tuple[str, str], list[int]] = {}
     rows = zip(consumers, deployments, workload.prompt, workload.completion, strict=False)
     for consumer, deployment, prompt, completion in compress(rows, allowed):
