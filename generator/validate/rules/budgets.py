@@ -14,6 +14,10 @@ from generator.validate.rules.registry import duplicates, limit_blocks, rule
 LIMITING = ("tokensPerMinute", "quota", "budget", "models")
 
 
+#: LIMITING for messages: 'tokensPerMinute', 'quota', 'budget' or 'models' (per-model).
+_LIMITING_TEXT = ", ".join(f"'{k}'" for k in LIMITING[:-1]) + f" or '{LIMITING[-1]}' (per-model)"
+
+
 @rule("TG103", "A quota comes with its period, and a period with its quota")
 def quota_needs_period(spec: LoadedSpec) -> Iterator[Finding]:
     for path, block in limit_blocks(spec.data):
@@ -42,7 +46,7 @@ def limit_not_empty(spec: LoadedSpec) -> Iterator[Finding]:
         yield limit_not_empty.finding(
             spec,
             ("tokenLimit",),
-            "'tokenLimit' sets neither 'tokensPerMinute' nor 'quota' (nor per-model 'models')",
+            f"'tokenLimit' sets none of {_LIMITING_TEXT}",
             key=True,
         )
     for i, product in enumerate(data.get("products", [])):
