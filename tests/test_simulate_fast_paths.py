@@ -266,7 +266,11 @@ def result_data(result: Result | engine_before.Result) -> dict[str, object]:
             result.minute_rate_limited,
             result.minute_quota_exceeded,
         ),
-        "combos": (result.combo_requests, result.combo_prompt, result.combo_completion),
+        "groups": (
+            (result.group_requests, result.group_prompt, result.group_completion)
+            if isinstance(result, Result)
+            else (result.combo_requests, result.combo_prompt, result.combo_completion)
+        ),
     }
 
 
@@ -277,8 +281,8 @@ def _as_before(routing: Routing) -> engine_before.Routing:
         counter_of=routing.counter_of,
         slots=[engine_before.Slot(**vars(slot)) for slot in routing.slots],
         counters=routing.counters,
-        combo_of=routing.combo_of,
-        combos=routing.combos,
+        combo_of=routing.group_of,  # the frozen engine's name for a tally group
+        combos=routing.groups,
     )
 
 

@@ -174,6 +174,6 @@ def test_dimensions_read_the_model_and_the_workload() -> None:
     plan = plans.build(compiled(spec).gateway)
     workload = traces.read_trace(SIMULATE / "traces" / "products.jsonl", plan.needs())
     resolved = plan.resolve(workload)
-    combos = [resolved.combos[c] for c in resolved.combo_of]
+    combos = [resolved.combos[resolved.groups[g].combo] for g in resolved.group_of]
     assert [d.name for d in plan.dimensions] == ["Subscription ID", "Product ID"]
     assert combos == [("search", "gold"), ("intern-tool", ""), ("prototype-1", "bronze")]

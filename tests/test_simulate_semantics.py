@@ -12,7 +12,13 @@ import pytest
 
 from generator.simulate import engine
 from generator.simulate.engine import Result, Routing, Slot
-from generator.simulate.semantics import HTTP_STATUS, Assumptions, WeekStart, period_bounds
+from generator.simulate.semantics import (
+    HTTP_STATUS,
+    Assumptions,
+    WeekStart,
+    period_bounds,
+    retry_after_seconds,
+)
 from generator.simulate.workload import Workload, to_ms
 
 #: 2025-01-06 00:00:00 UTC, a Monday.
@@ -269,3 +275,23 @@ def test_the_first_instant_of_a_period_belongs_to_it() -> None:
     midnight = _ms(2025, 1, 7)
     assert period_bounds("Daily", midnight) == (midnight, midnight + 86_400_000)
     assert period_bounds("Daily", midnight - 1)[1] == midnight
+
+
+@pytest.mark.parametrize(
+    ("wait_ms", "seconds"),
+    [
+        (0, 1),
+        (1, 1),
+        (999, 1),
+        (1000, 1),
+        (1001, 2),
+        (59_999, 60),
+        (60_000, 60),
+        (86_399_990, 86_400),
+    ],
+)
+def test_retry_after_is_whole_seconds_rounded_up_at_least_one(wait_ms: int, seconds: int) -> None:
+    """LEARN_AOAI_LIMIT: Retry-After is "the recommended retry interval in seconds"; a client
+    that waits the value it is given must find room, so a part second rounds up, and a wait
+    under a second is still 1 (0 would invite an immediate retry)."""
+    assert retry_after_seconds(wait_ms) == seconds

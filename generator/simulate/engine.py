@@ -42,14 +42,16 @@ class Slot:
 
 @dataclass
 class Routing:
-    """Where each request goes: its slot and counter (and dimension combination)."""
+    """Where each request goes: its slot and counter (and tally group)."""
 
     slot_of: Sequence[int]
     counter_of: Sequence[int]
     slots: Sequence[Slot]
     counters: int
-    combo_of: Sequence[int] | None = None
-    combos: int = 0
+    #: Per request, its tally group: the allowed requests' tokens are summed per group (the
+    #: report folds the groups into dimension combinations and into cost rows). None: no sums.
+    group_of: Sequence[int] | None = None
+    groups: int = 0
     #: Per request, with per-model limits: the slot and counter of the per-model limit it is
     #: also checked against (counter -1: none). None: no request has one.
     model_slot_of: Sequence[int] | None = None
@@ -94,10 +96,10 @@ class Result:
     minute_tokens: list[dict[int, int]] = field(default_factory=list)
     minute_rate_limited: list[dict[int, int]] = field(default_factory=list)
     minute_quota_exceeded: list[dict[int, int]] = field(default_factory=list)
-    #: Per dimension combination: requests, prompt and completion tokens of allowed requests.
-    combo_requests: list[int] = field(default_factory=list)
-    combo_prompt: list[int] = field(default_factory=list)
-    combo_completion: list[int] = field(default_factory=list)
+    #: Per tally group: requests, prompt and completion tokens of allowed requests.
+    group_requests: list[int] = field(default_factory=list)
+    group_prompt: list[int] = field(default_factory=list)
+    group_completion: list[int] = field(default_factory=list)
 
 
 class _SlidingMinute:
@@ -250,7 +252,7 @@ def replay(
     assumptions: Assumptions,
     detail: bool = True,
 ) -> Result:
-    """Replay `workload`; `detail` adds the per-minute series and dimension totals."""
+    """Replay `workload`; `detail` adds the per-minute series and the tally-group totals."""
     # The flattened path knows only the all-models limit; per-model limits take the general one.
     if assumptions.minute_window == "sliding" and routing.model_counter_of is None:
         return _replay_sliding(
@@ -286,9 +288,9 @@ def replay(
     minute_tokens: list[dict[int, int]] = [{} for _ in range(counters)] if detail else []
     minute_429: list[dict[int, int]] = [{} for _ in range(counters)] if detail else []
     minute_403: list[dict[int, int]] = [{} for _ in range(counters)] if detail else []
-    combo_of = routing.combo_of if detail else None
-    combos = routing.combos if combo_of is not None else 0
-    combo_requests, combo_prompt, combo_completion = [0] * combos, [0] * combos, [0] * combos
+    group_of = routing.group_of if detail else None
+    groups = routing.groups if group_of is not None else 0
+    group_requests, group_prompt, group_completion = [0] * groups, [0] * groups, [0] * groups
     tokens_needed = semantics.tokens_needed
     counted_on_arrival = semantics.prompt_counted_on_arrival
     pending: list[tuple[int, int, int, int, int]] = []
@@ -371,11 +373,11 @@ def replay(
             allowed[model_counter] += 1
             prompt_total[model_counter] += prompt
             completion_total[model_counter] += completion
-        if combo_of is not None:
-            combo = combo_of[i]
-            combo_requests[combo] += 1
-            combo_prompt[combo] += prompt
-            combo_completion[combo] += completion
+        if group_of is not None:
+            group = group_of[i]
+            group_requests[group] += 1
+            group_prompt[group] += prompt
+            group_completion[group] += completion
         later = completion
         if early:
             if model_counter < 0:
@@ -406,9 +408,9 @@ def replay(
         minute_tokens,
         minute_429,
         minute_403,
-        combo_requests,
-        combo_prompt,
-        combo_completion,
+        group_requests,
+        group_prompt,
+        group_completion,
     )
 
 
@@ -469,9 +471,9 @@ def _replay_sliding(
     minute_tokens = [defaultdict[int, int](int) for _ in range(series_count)]
     minute_429 = [defaultdict[int, int](int) for _ in range(series_count)]
     minute_403 = [defaultdict[int, int](int) for _ in range(series_count)]
-    combo_of = routing.combo_of if detail else None
-    combos = routing.combos if combo_of is not None else 0
-    combo_requests, combo_prompt, combo_completion = [0] * combos, [0] * combos, [0] * combos
+    group_of = routing.group_of if detail else None
+    groups = routing.groups if group_of is not None else 0
+    group_requests, group_prompt, group_completion = [0] * groups, [0] * groups, [0] * groups
     tokens_needed = semantics.tokens_needed
     period_bounds = semantics.period_bounds
     admits = semantics.admits
@@ -561,11 +563,11 @@ def _replay_sliding(
         allowed[counter] += 1
         prompt_total[counter] += prompt
         completion_total[counter] += completion
-        if combo_of is not None:
-            combo = combo_of[i]
-            combo_requests[combo] += 1
-            combo_prompt[combo] += prompt
-            combo_completion[combo] += completion
+        if group_of is not None:
+            group = group_of[i]
+            group_requests[group] += 1
+            group_prompt[group] += prompt
+            group_completion[group] += completion
         later = completion
         if early:
             count(counter, slot, t, prompt)
@@ -589,9 +591,9 @@ def _replay_sliding(
         [dict(series) for series in minute_tokens],
         [dict(series) for series in minute_429],
         [dict(series) for series in minute_403],
-        combo_requests,
-        combo_prompt,
-        combo_completion,
+        group_requests,
+        group_prompt,
+        group_completion,
     )
 
 

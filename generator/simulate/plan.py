@@ -12,11 +12,12 @@ the exact expressions `render` writes into those elements (`counter_keys.api_cou
 from __future__ import annotations
 
 from array import array
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, partial
-from itertools import repeat
-from typing import Literal
+from itertools import count, repeat
+from typing import Any, Literal
 
 from generator import counter_keys, expressions
 from generator.errors import TokengateError
@@ -253,14 +254,34 @@ def _dimensions(gateway: Gateway) -> tuple[Dimension, ...]:
     return tuple(found)
 
 
+@dataclass(frozen=True)
+class TallyGroup:
+    """Requests summed together by the engine: the rows equal in every column the dimensions,
+    the consumer and the deployment are read from. Each group has one dimension combination,
+    one consumer and one deployment ("" where the workload has no such column), so the report
+    folds the groups' sums into metric values and into cost rows without reading the workload
+    again. Two groups may agree on all three (rows that differ in a column the dimensions read
+    but evaluate to the same values): folding does not mind."""
+
+    combo: int
+    consumer: str
+    deployment: str
+
+
 @dataclass
 class Resolved:
-    """The workload as the engine reads it: budget, counter and dimension combination per row."""
+    """The workload as the engine reads it, coded: rows equal in every column the policies
+    and the report read (the consumer, the counter keys' fields, the dimensions' fields, the
+    deployment) share a code, and what the engine needs per row is a table per code, mapped
+    over the codes in C when a per-row column is asked for."""
 
-    #: Per request: index into `budgets` (-1: no limit applies), counter id, dimension combo id.
-    budget_of: array[int]
-    counter_of: array[int]
-    combo_of: array[int]
+    #: Per request: its code. A code is also the engine's tally group.
+    code_of: array[int]
+    #: Per code: the index into `budgets` of the all-models limit (-1: no limit applies) and
+    #: the counter it counts on; the tally group (its combo, consumer and deployment).
+    code_budget: list[int]
+    code_counter: list[int]
+    groups: list[TallyGroup]
     #: Per counter: its key value as APIM computes it ("" for requests under no limit), the
     #: budget it was first used by (-1: none), and the consumers counted on it, sorted.
     counter_keys: list[str]
@@ -268,10 +289,34 @@ class Resolved:
     counter_consumers: list[tuple[str, ...]]
     #: Per combo: one value per plan dimension.
     combos: list[tuple[str, ...]]
-    #: Per request, when the plan has per-model limits: the budget and counter of the per-model
+    #: Per code, when the plan has per-model limits: the budget and counter of the per-model
     #: limit its deployment falls under (-1: none). Empty when the plan has none.
-    model_budget_of: array[int] = field(default_factory=lambda: array("l"))
-    model_counter_of: array[int] = field(default_factory=lambda: array("l"))
+    code_model_budget: list[int] = field(default_factory=list)
+    code_model_counter: list[int] = field(default_factory=list)
+
+    def per_row(self, table: list[int]) -> array[int]:
+        """`table` (one value per code) as a column of one value per request."""
+        return array("l", map(table.__getitem__, self.code_of))
+
+    @property
+    def group_of(self) -> array[int]:
+        return self.code_of
+
+    @cached_property
+    def budget_of(self) -> array[int]:
+        return self.per_row(self.code_budget)
+
+    @cached_property
+    def counter_of(self) -> array[int]:
+        return self.per_row(self.code_counter)
+
+    @cached_property
+    def model_budget_of(self) -> array[int]:
+        return self.per_row(self.code_model_budget) if self.code_model_budget else array("l")
+
+    @cached_property
+    def model_counter_of(self) -> array[int]:
+        return self.per_row(self.code_model_counter) if self.code_model_counter else array("l")
 
 
 class _Resolver:
@@ -284,12 +329,26 @@ class _Resolver:
         self.workload = workload
         self.n = len(workload)
 
-    def columns(self, names: Iterable[str], missing: str) -> tuple[list[str], list[Iterable[str]]]:
-        """The workload columns behind `names` (derived fields read consumer or deployment);
-        a column the workload lacks reads as `missing` on every row."""
-        sources = sorted({_SOURCE_OF_DERIVED.get(name, name) for name in names})
+    def sources(self, names: Iterable[str]) -> list[str]:
+        """The workload columns behind `names` (derived fields read consumer or deployment)."""
+        return sorted({_SOURCE_OF_DERIVED.get(name, name) for name in names})
+
+    def coded(self, sources: list[str]) -> tuple[array[int], list[tuple[str, ...]]]:
+        """Each row's code and the distinct rows (as tuples of their `sources` values), code
+        by code in order of first appearance; a column the workload lacks reads as "".
+
+        One pass in C: a `defaultdict` whose factory is a counter's `__next__` hands out the
+        next code to a new row, over the column itself (hashes of its strings are cached) or a
+        `zip` of the columns. Evaluating once per distinct row is what makes resolving cheap.
+        """
         text = self.workload.text
-        return sources, [text.get(name, repeat(missing, self.n)) for name in sources]
+        columns = [text.get(name, repeat("", self.n)) for name in sources]
+        code_of: defaultdict[Any, int] = defaultdict(count().__next__)
+        if len(columns) == 1:
+            codes = array("l", map(code_of.__getitem__, columns[0]))
+            return codes, [(value,) for value in code_of]
+        rows = zip(*columns, strict=True) if columns else repeat((), self.n)
+        return array("l", map(code_of.__getitem__, rows)), list(code_of)
 
     def values(self, sources: list[str], raw: tuple[str, ...]) -> Callable[[str], str]:
         """Field lookup for one distinct input, with the derived fields computed."""
@@ -323,71 +382,71 @@ class _Resolver:
 
     def run(self) -> Resolved:
         plan = self.plan
-        budget_of = array("l", [-1]) * self.n
-        counter_of = array("l", [0]) * self.n
         per_model = plan.has_model_limits
-        model_budget_of = array("l", [-1]) * self.n if per_model else array("l")
-        model_counter_of = array("l", [-1]) * self.n if per_model else array("l")
-        names = {CONSUMER} | {f.name for b in plan.budgets for f in b.counter_key.fields}
+        text = self.workload.text
+        limit_names = {CONSUMER} | {f.name for b in plan.budgets for f in b.counter_key.fields}
         if per_model:
-            names.add(DEPLOYMENT)
-        sources, columns = self.columns(names, "")
-        at_consumer = sources.index(CONSUMER)
-        at_deployment = sources.index(DEPLOYMENT) if per_model else -1
-        # Per distinct row: (budget, counter), and the per-model (budget, counter) apart, so a
-        # spec without per-model limits pays nothing for them in this per-row loop.
-        seen: dict[tuple[str, ...], tuple[int, int]] = {}
-        model_seen: dict[tuple[str, ...], tuple[int, int]] = {}
-        counter_ids: dict[tuple[bool, str], int] = {}
-        keys: list[str] = []
-        counter_budget: list[int] = []
-        consumers_of: list[set[str]] = []
-
-        def counter_for(budget: int, key: str, consumer: str) -> int:
-            # One counter per key value, whichever scope computed it (APIM's rule); requests
-            # under no limit are grouped per consumer.
-            signature = (budget >= 0, key if budget >= 0 else consumer)
-            counter = counter_ids.get(signature)
-            if counter is None:
-                counter = counter_ids[signature] = len(keys)
-                keys.append(key)
-                counter_budget.append(budget)
-                consumers_of.append(set())
-            consumers_of[counter].add(consumer)
-            return counter
-
-        for i, raw in enumerate(zip(*columns, strict=True)):
-            known = seen.get(raw)
-            if known is None:
-                consumer = raw[at_consumer]
-                budget = self.budget_for(consumer)
-                value_of = self.values(sources, raw)
-                key = plan.budgets[budget].counter_key.evaluate(value_of) if budget >= 0 else ""
-                counter = counter_for(budget, key, consumer)
-                model_budget = model_counter = -1
-                if per_model:
-                    model_budget = self.model_budgets_for(consumer).get(raw[at_deployment], -1)
-                    if model_budget >= 0:
-                        model_key = plan.budgets[model_budget].counter_key.evaluate(value_of)
-                        model_counter = counter_for(model_budget, model_key, consumer)
-                known = seen[raw] = (budget, counter)
-                model_seen[raw] = (model_budget, model_counter)
-            budget_of[i], counter_of[i] = known
+            limit_names.add(DEPLOYMENT)
+        limit_sources = self.sources(limit_names)
+        dimension_names = {f.name for d in plan.dimensions for f in d.value.fields}
+        sources = self.sources(limit_names | dimension_names | {CONSUMER, DEPLOYMENT})
+        limit_at = [sources.index(name) for name in limit_sources]
+        present = [name in text for name in sources]
+        at_consumer, at_deployment = sources.index(CONSUMER), sources.index(DEPLOYMENT)
+        code_of, distinct = self.coded(sources)
+        counters = _Counters()
+        limits_of: dict[tuple[str, ...], tuple[int, int, int, int]] = {}
+        combo_ids: dict[tuple[str, ...], int] = {}
+        resolved = Resolved(code_of, [], [], [], counters.keys, counters.budget, [], [])
+        # Code by code in order of first appearance, so counter ids, combo ids and the first
+        # unknown consumer are those of a row-by-row pass; limits are evaluated once per
+        # distinct input of the limits, dimensions once per distinct input of the dimensions.
+        for raw in distinct:
+            limit_raw = tuple(raw[i] for i in limit_at)
+            limits = limits_of.get(limit_raw)
+            if limits is None:
+                limits = limits_of[limit_raw] = self.limits(limit_sources, limit_raw, counters)
+            budget, counter, model_budget, model_counter = limits
+            resolved.code_budget.append(budget)
+            resolved.code_counter.append(counter)
             if per_model:
-                model_budget_of[i], model_counter_of[i] = model_seen[raw]
-        combo_of, combos = self.combos()
-        consumers = [tuple(sorted(names)) for names in consumers_of]
-        return Resolved(
-            budget_of,
-            counter_of,
-            combo_of,
-            keys,
-            counter_budget,
-            consumers,
-            combos,
-            model_budget_of,
-            model_counter_of,
-        )
+                resolved.code_model_budget.append(model_budget)
+                resolved.code_model_counter.append(model_counter)
+            # A column the workload lacks reads as "(not in workload)" in a dimension.
+            shown = tuple(v if p else NOT_IN_WORKLOAD for v, p in zip(raw, present, strict=True))
+            value_of = self.values(sources, shown)
+            combo = tuple(d.value.evaluate(value_of) for d in plan.dimensions)
+            number = combo_ids.get(combo)
+            if number is None:
+                number = combo_ids[combo] = len(resolved.combos)
+                resolved.combos.append(combo)
+            consumer = raw[at_consumer] if present[at_consumer] else ""
+            deployment = raw[at_deployment] if present[at_deployment] else ""
+            resolved.groups.append(TallyGroup(number, consumer, deployment))
+        if not plan.dimensions and not resolved.combos:  # the one empty combination
+            resolved.combos.append(())
+        resolved.counter_consumers = [tuple(sorted(names)) for names in counters.consumers]
+        return resolved
+
+    def limits(
+        self, sources: list[str], raw: tuple[str, ...], counters: _Counters
+    ) -> tuple[int, int, int, int]:
+        """(budget, counter, per-model budget, per-model counter) of one distinct input of the
+        limits (-1: none)."""
+        plan = self.plan
+        consumer = raw[sources.index(CONSUMER)]
+        budget = self.budget_for(consumer)
+        value_of = self.values(sources, raw)
+        key = plan.budgets[budget].counter_key.evaluate(value_of) if budget >= 0 else ""
+        counter = counters.counter_for(budget, key, consumer)
+        model_budget = model_counter = -1
+        if plan.has_model_limits:
+            deployment = raw[sources.index(DEPLOYMENT)]
+            model_budget = self.model_budgets_for(consumer).get(deployment, -1)
+            if model_budget >= 0:
+                model_key = plan.budgets[model_budget].counter_key.evaluate(value_of)
+                model_counter = counters.counter_for(model_budget, model_key, consumer)
+        return budget, counter, model_budget, model_counter
 
     def model_budgets_for(self, consumer: str) -> Mapping[str, int]:
         """Deployment → per-model budget of the consumer's scope (checked by `budget_for`)."""
@@ -408,25 +467,24 @@ class _Resolver:
             budget = plan.outside_budget
         return -1 if budget is None else budget
 
-    def combos(self) -> tuple[array[int], list[tuple[str, ...]]]:
-        dimensions = self.plan.dimensions
-        combo_of = array("l", [0]) * self.n
-        if not dimensions:
-            return combo_of, [()]
-        names = (f.name for d in dimensions for f in d.value.fields)
-        sources, columns = self.columns(names, NOT_IN_WORKLOAD)
-        seen: dict[tuple[str, ...], int] = {}
-        ids: dict[tuple[str, ...], int] = {}
-        combos: list[tuple[str, ...]] = []
-        for i, raw in enumerate(zip(*columns, repeat("", self.n), strict=True)):
-            number = seen.get(raw)
-            if number is None:
-                value_of = self.values(sources, raw[:-1])
-                combo = tuple(d.value.evaluate(value_of) for d in dimensions)
-                number = ids.get(combo)
-                if number is None:
-                    number = ids[combo] = len(combos)
-                    combos.append(combo)
-                seen[raw] = number
-            combo_of[i] = number
-        return combo_of, combos
+
+class _Counters:
+    """The counters as they are first used: one per key value, whichever scope computed it
+    (APIM's rule); requests under no limit are grouped per consumer."""
+
+    def __init__(self) -> None:
+        self.ids: dict[tuple[bool, str], int] = {}
+        self.keys: list[str] = []
+        self.budget: list[int] = []
+        self.consumers: list[set[str]] = []
+
+    def counter_for(self, budget: int, key: str, consumer: str) -> int:
+        signature = (budget >= 0, key if budget >= 0 else consumer)
+        counter = self.ids.get(signature)
+        if counter is None:
+            counter = self.ids[signature] = len(self.keys)
+            self.keys.append(key)
+            self.budget.append(budget)
+            self.consumers.append(set())
+        self.consumers[counter].add(consumer)
+        return counter

@@ -14,13 +14,12 @@ import json
 import textwrap
 from dataclasses import dataclass
 from decimal import Decimal
-from itertools import compress, repeat
 from typing import Any
 
 from generator import usage
-from generator.simulate.semantics import ALLOWED, METRIC_NAMES, RULES
+from generator.simulate.semantics import METRIC_NAMES, RULES
 from generator.simulate.simulation import Simulation
-from generator.simulate.workload import CONSUMER, DEPLOYMENT, iso
+from generator.simulate.workload import iso
 
 #: Width of wrapped prose in the table.
 WRAP = 100
@@ -136,17 +135,33 @@ class MetricValue:
         return self.prompt_tokens + self.completion_tokens
 
 
+def combo_totals(simulation: Simulation) -> list[tuple[int, int, int]]:
+    """Requests, prompt and completion tokens of the allowed requests per dimension
+    combination: the engine's tally groups folded by combination."""
+    result, resolved = simulation.result, simulation.resolved
+    totals = [[0, 0, 0] for _ in resolved.combos]
+    for group, requests, prompt, completion in zip(
+        resolved.groups, result.group_requests, result.group_prompt, result.group_completion,
+        strict=True,
+    ):
+        entry = totals[group.combo]
+        entry[0] += requests
+        entry[1] += prompt
+        entry[2] += completion
+    return [(requests, prompt, completion) for requests, prompt, completion in totals]
+
+
 def metric_values(simulation: Simulation) -> list[MetricValue]:
     """Token totals per dimension value (allowed requests only), busiest first per dimension."""
-    result, combos = simulation.result, simulation.resolved.combos
+    combos, by_combo = simulation.resolved.combos, combo_totals(simulation)
     found = []
     for position, dimension in enumerate(simulation.plan.dimensions):
         totals: dict[str, list[int]] = {}
-        for combo, values in enumerate(combos):
+        for values, (requests, prompt, completion) in zip(combos, by_combo, strict=True):
             entry = totals.setdefault(values[position], [0, 0, 0])
-            entry[0] += result.combo_requests[combo]
-            entry[1] += result.combo_prompt[combo]
-            entry[2] += result.combo_completion[combo]
+            entry[0] += requests
+            entry[1] += prompt
+            entry[2] += completion
         for value, (requests, prompt, completion) in totals.items():
             if requests:
                 found.append(MetricValue(dimension.name, value, requests, prompt, completion))
@@ -179,10 +194,6 @@ class CostRow:
         }
 
 
-#: bytes.translate table: the ALLOWED status → 1, every other status → 0.
-_ALLOWED_ONLY = bytes(1 if status == ALLOWED else 0 for status in range(256))
-
-
 def cost_rows(simulation: Simulation) -> list[CostRow]:
     """Tokens x price of the allowed requests, per consumer and deployment, in that order.
 
@@ -190,26 +201,23 @@ def cost_rows(simulation: Simulation) -> list[CostRow]:
     it has only one; otherwise it has no price. Cached input is not in a trace: it costs as
     input, so these costs are at most what Azure bills.
     """
-    workload, gateway = simulation.workload, simulation.plan.gateway
-    n = len(workload)
+    gateway, result = simulation.plan.gateway, simulation.result
     names = sorted({d.name for a in gateway.accounts for d in a.deployments})
     fallback = names[0] if len(names) == 1 else usage.NOBODY
-    consumers = workload.text.get(CONSUMER) or repeat("", n)
-    deployments = workload.text.get(DEPLOYMENT) or repeat("", n)
-    # 1 where allowed, 0 elsewhere, made in C: a Python test per request cost 0.1 s a million.
-    allowed = simulation.result.status.translate(_ALLOWED_ONLY)
-    sums: dict[tuple[str, str], list[int]] = {}
-    rows = zip(consumers, deployments, workload.prompt, workload.completion, strict=False)
-    for consumer, deployment, prompt, completion in compress(rows, allowed):
-        entry = sums.get((consumer, deployment))
-        if entry is None:
-            entry = sums[(consumer, deployment)] = [0, 0, 0]
-        entry[0] += 1
-        entry[1] += prompt
-        entry[2] += completion
+    # The engine summed the allowed requests per tally group (one consumer and deployment
+    # each), so this folds a few groups instead of reading a million rows again.
+    sums = zip(
+        simulation.resolved.groups,
+        result.group_requests,
+        result.group_prompt,
+        result.group_completion,
+        strict=True,
+    )
     merged: dict[tuple[str, str], usage.Tokens] = {}
-    for (consumer, deployment), (requests, prompt, completion) in sums.items():
-        key = (consumer or usage.NOBODY, deployment or fallback)
+    for group, requests, prompt, completion in sums:
+        if not requests:
+            continue
+        key = (group.consumer or usage.NOBODY, group.deployment or fallback)
         merged[key] = merged.get(key, usage.Tokens()) + usage.Tokens(requests, prompt, completion)
     known = usage.rates(gateway)
     found = []
@@ -246,7 +254,7 @@ def _costs_json(simulation: Simulation) -> dict[str, Any]:
 
 def time_series(simulation: Simulation) -> int:
     """Dimension combinations that received data: each is one time series per metric."""
-    return sum(1 for requests in simulation.result.combo_requests if requests)
+    return sum(1 for requests, _, _ in combo_totals(simulation) if requests)
 
 
 def as_json(simulation: Simulation, extra: dict[str, Any] | None = None) -> str:
@@ -274,7 +282,6 @@ def as_json(simulation: Simulation, extra: dict[str, Any] | None = None) -> str:
     }
     if metrics is not None:
         names = [d.name for d in plan.dimensions]
-        result = simulation.result
         document["metrics"] = {
             "namespace": metrics.namespace,
             "metrics": list(METRIC_NAMES),
@@ -293,15 +300,16 @@ def as_json(simulation: Simulation, extra: dict[str, Any] | None = None) -> str:
             "series": [
                 {
                     "dimensions": dict(zip(names, values, strict=True)),
-                    "requests": result.combo_requests[combo],
-                    "promptTokens": result.combo_prompt[combo],
-                    "completionTokens": result.combo_completion[combo],
-                    "totalTokens": result.combo_prompt[combo] + result.combo_completion[combo],
+                    "requests": requests,
+                    "promptTokens": prompt,
+                    "completionTokens": completion,
+                    "totalTokens": prompt + completion,
                 }
-                for combo, values in sorted(
-                    enumerate(simulation.resolved.combos), key=lambda item: item[1]
+                for values, (requests, prompt, completion) in sorted(
+                    zip(simulation.resolved.combos, combo_totals(simulation), strict=True),
+                    key=lambda item: item[0],
                 )
-                if result.combo_requests[combo]
+                if requests
             ],
         }
     document.update(extra or {})

@@ -17,7 +17,6 @@ Sources (Microsoft Learn):
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
@@ -250,7 +249,8 @@ def admits(used: int, limit: int, needed: int) -> bool:
 def retry_after_seconds(wait_ms: int) -> int:
     """The Retry-After value: whole seconds, rounded up, at least 1 (LEARN_AOAI_LIMIT: "the
     recommended retry interval in seconds")."""
-    return max(1, math.ceil(wait_ms / 1000))
+    seconds = -(-wait_ms // 1000)  # ceiling division in integers: exact, no float
+    return seconds if seconds > 1 else 1
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -6,7 +6,6 @@ resolved workload with other limits through `routing`.
 
 from __future__ import annotations
 
-from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -43,26 +42,28 @@ def routing(
     slots: Sequence[Slot],
     slot_of: Sequence[int] | None = None,
     *,
-    with_combos: bool = True,
+    with_groups: bool = True,
 ) -> Routing:
     """The engine's routing; by default each request's slot is its budget (or the last slot),
     and its per-model limit's slot the per-model budget. Given `slot_of` (the suggestions'
     per-counter slots), per-model limits are left out."""
     model_slot_of = model_counter_of = None
     if slot_of is None:
-        # A table lookup mapped in C: budget b is slot b, -1 (no limit) the last slot.
+        # Budget b is slot b, -1 (no limit) the last slot: a table per code, mapped in C.
         slot_of_budget = {b: b for b in range(len(slots) - 1)} | {-1: len(slots) - 1}
-        slot_of = array("l", map(slot_of_budget.__getitem__, resolved.budget_of))
-        if resolved.model_counter_of:
-            model_slot_of = array("l", map(slot_of_budget.__getitem__, resolved.model_budget_of))
+        slot_of = resolved.per_row([slot_of_budget[b] for b in resolved.code_budget])
+        if resolved.code_model_counter:
+            model_slot_of = resolved.per_row(
+                [slot_of_budget[b] for b in resolved.code_model_budget]
+            )
             model_counter_of = resolved.model_counter_of
     return Routing(
         slot_of,
         resolved.counter_of,
         slots,
         len(resolved.counter_keys),
-        resolved.combo_of if with_combos else None,
-        len(resolved.combos) if with_combos else 0,
+        resolved.group_of if with_groups else None,
+        len(resolved.groups) if with_groups else 0,
         model_slot_of,
         model_counter_of,
     )

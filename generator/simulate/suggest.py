@@ -322,7 +322,7 @@ class _Search:
         sim = self.simulation
         return engine.replay(
             sim.workload,
-            routing(sim.resolved, slots, self.slot_of, with_combos=False),
+            routing(sim.resolved, slots, self.slot_of, with_groups=False),
             estimate_prompt_tokens=sim.plan.estimate_prompt_tokens,
             assumptions=sim.assumptions,
             detail=False,
