@@ -22,7 +22,7 @@ def lab_simulation(duration_ms: int, rate: float = 2.0) -> simulation.Simulation
     gateway_plan = plans.build(compile_path(None).gateway)
     profile = synthetic.Profile(duration_ms=duration_ms, requests_per_minute=rate)
     workload = synthetic.generate(gateway_plan, profile)
-    return simulation.simulate(gateway_plan, workload, Assumptions())
+    return simulation.simulate(gateway_plan, workload, Assumptions(), minute_series=True)
 
 
 def panels(figure: Any) -> list[Any]:
@@ -89,5 +89,7 @@ def test_no_quota_no_quota_scale() -> None:
     limits = tuple(replace(b, limit=Limit(b.limit.tokens_per_minute)) for b in gateway_plan.budgets)
     no_quota = replace(gateway_plan, budgets=limits)
     workload = synthetic.generate(no_quota, synthetic.Profile(duration_ms=20 * MINUTE_MS))
-    figure = chart_figure(simulation.simulate(no_quota, workload, Assumptions()))
+    figure = chart_figure(
+        simulation.simulate(no_quota, workload, Assumptions(), minute_series=True)
+    )
     assert not [a for a in figure.axes if getattr(a, "tokengate_quota", False)]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 from array import array
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from unittest import mock
@@ -289,8 +290,14 @@ def _as_before(routing: Routing) -> engine_before.Routing:
 def both_engines(
     workload: Workload, routing: Routing, estimate: bool, assumptions: Assumptions, detail: bool
 ) -> tuple[dict[str, object], dict[str, object]]:
+    # The frozen engine's `detail` was the minute series and the group totals in one flag.
+    grouped = routing if detail else replace(routing, group_of=None, groups=0)
     fast = engine.replay(
-        workload, routing, estimate_prompt_tokens=estimate, assumptions=assumptions, detail=detail
+        workload,
+        grouped,
+        estimate_prompt_tokens=estimate,
+        assumptions=assumptions,
+        minute_series=detail,
     )
     before = engine_before.replay(
         workload,

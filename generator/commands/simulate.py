@@ -203,7 +203,9 @@ def simulate(spec: Path | None, **options: Any) -> None:
         week_start=options["week_start"],
         latency_ms=options["latency_ms"],
     )
-    result = simulation.simulate(gateway_plan, workload, assumptions)
+    result = simulation.simulate(
+        gateway_plan, workload, assumptions, minute_series=bool(options["chart"])
+    )
     suggestions: dict[str, Any] = {}
     excerpt = ""
     if options["suggest"]:

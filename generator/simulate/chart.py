@@ -86,6 +86,8 @@ def quota_used(row: CounterRow, simulation: Simulation) -> dict[int, float]:
 def chart_figure(simulation: Simulation) -> Any:
     """The chart as a matplotlib Figure (tests read its artists; write_chart saves it)."""
     require_matplotlib()
+    if len(simulation.result.minute_tokens) != simulation.counters:
+        raise ValueError("the chart needs a simulation run with minute_series=True")
     from matplotlib import dates
     from matplotlib.figure import Figure
 

@@ -90,7 +90,7 @@ class Result:
     status: bytearray
     retry_after: array[int]
     tally: Tally
-    #: Per counter and UTC minute (with `detail`): tokens requested (refused requests too, at
+    #: Per counter and UTC minute (with `minute_series`): tokens requested (refused requests too, at
     #: arrival), tokens counted, 429s and 403s.
     minute_demand: list[dict[int, int]] = field(default_factory=list)
     minute_tokens: list[dict[int, int]] = field(default_factory=list)
@@ -250,9 +250,11 @@ def replay(
     *,
     estimate_prompt_tokens: bool,
     assumptions: Assumptions,
-    detail: bool = True,
+    minute_series: bool = True,
 ) -> Result:
-    """Replay `workload`; `detail` adds the per-minute series and the tally-group totals."""
+    """Replay `workload`; `minute_series` adds the per-minute series (only the chart reads
+    them: three dict updates per request that a report without a chart need not pay), and a
+    routing with tally groups the groups' totals."""
     # The flattened path knows only the all-models limit; per-model limits take the general one.
     if assumptions.minute_window == "sliding" and routing.model_counter_of is None:
         return _replay_sliding(
@@ -260,7 +262,7 @@ def replay(
             routing,
             estimate_prompt_tokens=estimate_prompt_tokens,
             assumptions=assumptions,
-            detail=detail,
+            minute_series=minute_series,
         )
     n = len(workload)
     times, prompts, completions, streams = (
@@ -284,11 +286,11 @@ def replay(
     prompt_total, completion_total = tally.prompt_tokens, tally.completion_tokens
     status = bytearray(n)
     retry_after = array("l", [0]) * n
-    minute_demand: list[dict[int, int]] = [{} for _ in range(counters)] if detail else []
-    minute_tokens: list[dict[int, int]] = [{} for _ in range(counters)] if detail else []
-    minute_429: list[dict[int, int]] = [{} for _ in range(counters)] if detail else []
-    minute_403: list[dict[int, int]] = [{} for _ in range(counters)] if detail else []
-    group_of = routing.group_of if detail else None
+    minute_demand: list[dict[int, int]] = [{} for _ in range(counters)] if minute_series else []
+    minute_tokens: list[dict[int, int]] = [{} for _ in range(counters)] if minute_series else []
+    minute_429: list[dict[int, int]] = [{} for _ in range(counters)] if minute_series else []
+    minute_403: list[dict[int, int]] = [{} for _ in range(counters)] if minute_series else []
+    group_of = routing.group_of
     groups = routing.groups if group_of is not None else 0
     group_requests, group_prompt, group_completion = [0] * groups, [0] * groups, [0] * groups
     tokens_needed = semantics.tokens_needed
@@ -299,7 +301,7 @@ def replay(
         total = add(counter, slot_period[slot] if slot_quota[slot] is not None else None, t, tokens)
         if total > peak[counter]:
             peak[counter] = total
-        if detail:
+        if minute_series:
             series = minute_tokens[counter]
             minute = t // MINUTE_MS
             series[minute] = series.get(minute, 0) + tokens
@@ -320,7 +322,7 @@ def replay(
         early = counted_on_arrival(estimate_prompt_tokens, bool(streams[i]))
         needed = tokens_needed(early, prompt, admission)
         requests[counter] += 1
-        if detail:
+        if minute_series:
             demand = minute_demand[counter]
             minute = t // MINUTE_MS
             demand[minute] = demand.get(minute, 0) + prompt + completions[i]
@@ -336,7 +338,7 @@ def replay(
             if early:
                 count(counter, slot, t, prompt)
             requests[model_counter] += 1
-            if detail:
+            if minute_series:
                 demand = minute_demand[model_counter]
                 demand[minute] = demand.get(minute, 0) + prompt + completions[i]
             outcome, wait_ms = decide(
@@ -360,7 +362,7 @@ def replay(
                 refused_on = model_counter
                 requests[counter] -= 1
             _refused(tally, refused_on, outcome, t, seconds)
-            if detail:
+            if minute_series:
                 refusals = (minute_429 if outcome == RATE_LIMITED else minute_403)[refused_on]
                 minute = t // MINUTE_MS
                 refusals[minute] = refusals.get(minute, 0) + 1
@@ -420,7 +422,7 @@ def _replay_sliding(
     *,
     estimate_prompt_tokens: bool,
     assumptions: Assumptions,
-    detail: bool,
+    minute_series: bool,
 ) -> Result:
     """`replay` with the sliding minute window (the default), its hot loop flattened.
 
@@ -466,12 +468,12 @@ def _replay_sliding(
     status = bytearray(n)
     retry_after = array("l", [0]) * n
     # Per-minute series fill in with `+=` (plain dicts again in the result, same key order).
-    series_count = counters if detail else 0
+    series_count = counters if minute_series else 0
     minute_demand = [defaultdict[int, int](int) for _ in range(series_count)]
     minute_tokens = [defaultdict[int, int](int) for _ in range(series_count)]
     minute_429 = [defaultdict[int, int](int) for _ in range(series_count)]
     minute_403 = [defaultdict[int, int](int) for _ in range(series_count)]
-    group_of = routing.group_of if detail else None
+    group_of = routing.group_of
     groups = routing.groups if group_of is not None else 0
     group_requests, group_prompt, group_completion = [0] * groups, [0] * groups, [0] * groups
     tokens_needed = semantics.tokens_needed
@@ -501,7 +503,7 @@ def _replay_sliding(
             quota_used[counter] += tokens
         if total > peak[counter]:
             peak[counter] = total
-        if detail:
+        if minute_series:
             minute_tokens[counter][t // MINUTE_MS] += tokens
 
     previous = times[0] if n else 0
@@ -518,7 +520,7 @@ def _replay_sliding(
         early = early_streamed if streams[i] else early_unstreamed
         needed = needed_early[prompt] if early else needed_late
         requests[counter] += 1
-        if detail:
+        if minute_series:
             minute = t // MINUTE_MS
             minute_demand[counter][minute] += prompt + completions[i]
         # Counters.decide: the quota first, then the minute window.
@@ -556,7 +558,7 @@ def _replay_sliding(
                 first_throttle[counter] = t
             if seconds > max_retry_after[counter]:
                 max_retry_after[counter] = seconds
-            if detail:
+            if minute_series:
                 (minute_429 if outcome == RATE_LIMITED else minute_403)[counter][minute] += 1
             continue
         completion = completions[i]

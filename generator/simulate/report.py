@@ -141,7 +141,10 @@ def combo_totals(simulation: Simulation) -> list[tuple[int, int, int]]:
     result, resolved = simulation.result, simulation.resolved
     totals = [[0, 0, 0] for _ in resolved.combos]
     for group, requests, prompt, completion in zip(
-        resolved.groups, result.group_requests, result.group_prompt, result.group_completion,
+        resolved.groups,
+        result.group_requests,
+        result.group_prompt,
+        result.group_completion,
         strict=True,
     ):
         entry = totals[group.combo]

@@ -69,12 +69,17 @@ def routing(
     )
 
 
-def simulate(plan: Plan, workload: Workload, assumptions: Assumptions) -> Simulation:
+def simulate(
+    plan: Plan, workload: Workload, assumptions: Assumptions, *, minute_series: bool = False
+) -> Simulation:
+    """Replay `workload` through `plan`; `minute_series` keeps the per-minute series the chart
+    draws (the reports do not read them)."""
     resolved = plan.resolve(workload)
     result = engine.replay(
         workload,
         routing(resolved, budget_slots(plan)),
         estimate_prompt_tokens=plan.estimate_prompt_tokens,
         assumptions=assumptions,
+        minute_series=minute_series,
     )
     return Simulation(plan, workload, resolved, assumptions, result)

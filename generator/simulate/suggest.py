@@ -325,7 +325,7 @@ class _Search:
             routing(sim.resolved, slots, self.slot_of, with_groups=False),
             estimate_prompt_tokens=sim.plan.estimate_prompt_tokens,
             assumptions=sim.assumptions,
-            detail=False,
+            minute_series=False,
         ).tally
 
     def meets(self, tally: Tally, counter: int, quota: bool) -> bool:
