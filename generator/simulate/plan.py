@@ -321,8 +321,8 @@ class Resolved:
 
 class _Resolver:
     """Evaluates counter keys and dimension values once per distinct input, not once per row:
-    each row is reduced to the tuple of column values the expressions read (a C-level `zip`),
-    and only new tuples are evaluated."""
+    each row is coded by the tuple of column values the expressions read (`coded`, in C), and
+    only each code's first row is evaluated."""
 
     def __init__(self, plan: Plan, workload: Workload) -> None:
         self.plan = plan
@@ -400,7 +400,7 @@ class _Resolver:
         resolved = Resolved(code_of, [], [], [], counters.keys, counters.budget, [], [])
         # Code by code in order of first appearance, so counter ids, combo ids and the first
         # unknown consumer are those of a row-by-row pass; limits are evaluated once per
-        # distinct input of the limits, dimensions once per distinct input of the dimensions.
+        # distinct input of the limits, dimensions once per code.
         for raw in distinct:
             limit_raw = tuple(raw[i] for i in limit_at)
             limits = limits_of.get(limit_raw)
