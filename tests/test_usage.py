@@ -236,7 +236,10 @@ def test_a_missing_export_is_exit_2_naming_it(tmp_path: Path) -> None:
 
 
 def test_an_unwritable_output_is_exit_2_naming_it(tmp_path: Path) -> None:
-    target = tmp_path / "no-such-folder" / "usage.csv"
+    # A missing folder is created, as every command that writes a file does; a folder that
+    # is a file cannot be (and permissions do not stop root, who runs CI).
+    (tmp_path / "a-file").write_text("", encoding="utf-8")
+    target = tmp_path / "a-file" / "usage.csv"
     code, _, err = invoke(str(SPEC), "--trace", str(EXPORT), "--csv", str(target))
     assert code == 2
     assert err.splitlines()[-1].startswith(f"{target}: cannot write")

@@ -66,6 +66,21 @@ PRICES_OPTION = click.option(
 )
 
 
+def emit(text: str, output: Path | None) -> bool:
+    """Print `text` (output None), or write it to `output`, its folder created, with `\n`
+    line ends on every platform; True when a file was written. A file that cannot be written
+    is a TokengateError naming it (exit code of `handles_errors`), never a traceback."""
+    if output is None:
+        click.echo(text, nl=False)
+        return False
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8", newline="\n")
+    except OSError as error:
+        raise TokengateError(f"{output}: cannot write: {error.strerror or error}") from None
+    return True
+
+
 def handles_errors(command: F) -> F:
     """Print a TokengateError's message on stderr and exit with its code; never a traceback."""
 

@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from generator.commands.edge import PRICES_OPTION, SPEC_ARGUMENT, handles_errors
-from generator.errors import TokengateError
+from generator.commands.edge import PRICES_OPTION, SPEC_ARGUMENT, emit, handles_errors
 
 if TYPE_CHECKING:
     from generator.pricing import Price, PriceTable
@@ -82,15 +81,8 @@ def import_(pages: tuple[Path, ...], output: Path | None) -> None:
     report = import_pages(pages)
     text = table_json(report.table)
     click.echo(report.summary(), err=True)
-    if output is None:
-        click.echo(text, nl=False)
-        return
-    try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text, encoding="utf-8")
-    except OSError as error:
-        raise TokengateError(f"{output}: cannot write: {error.strerror}") from None
-    click.echo(f"wrote {output} ({len(report.table.prices)} prices)", err=True)
+    if emit(text, output):
+        click.echo(f"wrote {output} ({len(report.table.prices)} prices)", err=True)
 
 
 def register(group: click.Group) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from generator.commands.edge import SPEC_ARGUMENT, handles_errors
+from generator.commands.edge import SPEC_ARGUMENT, emit, handles_errors
 
 STDOUT = "-"
 
@@ -77,16 +77,10 @@ def usage(
 
 
 def _write(target: str, text: str) -> None:
-    from generator.errors import TokengateError
-
-    if target == STDOUT:
-        click.echo(text, nl=False)
-        return
-    try:
-        Path(target).write_text(text, encoding="utf-8", newline="\n")
-    except OSError as error:
-        raise TokengateError(f"{target}: cannot write: {error.strerror or error}") from error
-    click.echo(f"wrote {target}", err=True)
+    """`-` is standard output; anything else a file."""
+    output = None if target == STDOUT else Path(target)
+    if emit(text, output):
+        click.echo(f"wrote {target}", err=True)
 
 
 def register(group: click.Group) -> None:

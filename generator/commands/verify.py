@@ -12,23 +12,11 @@ from typing import TYPE_CHECKING
 
 import click
 
-from generator.commands.edge import PRICES_OPTION, handles_errors
+from generator.commands.edge import PRICES_OPTION, emit, handles_errors
 from generator.errors import ExitCode, TokengateError
 
 if TYPE_CHECKING:
     from generator.pricing import PriceTable
-
-
-def _emit(text: str, output: Path | None) -> None:
-    """Print `text`, or write it to `output` (its folder created)."""
-    if output is None:
-        click.echo(text, nl=False)
-        return
-    try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text, encoding="utf-8")
-    except OSError as error:
-        raise TokengateError(f"{output}: cannot write: {error.strerror}") from None
 
 
 OUTPUT_OPTION = click.option(
@@ -83,7 +71,7 @@ def verify(
     with_checkov = checkov_tool.available() if checkov is None else checkov
     checks = SchemaChecks.load(schemas) if schemas is not None else None
     findings = verify_folder(out, checks, with_checkov=with_checkov)
-    _emit(render_report(findings, fmt), output)
+    emit(render_report(findings, fmt), output)
     if output is not None or fmt != "text":
         errors = sum(1 for f in findings if f.severity is Severity.ERROR)
         click.echo(f"{out}: {errors} error(s), {len(findings) - errors} warning(s)", err=True)
@@ -115,7 +103,7 @@ def diff(old: str, new: str, fmt: str, output: Path | None, prices: PriceTable |
     from generator.diff.report import markdown_report, text_report
 
     result = diff_specs(old, new, prices)
-    _emit(markdown_report(result) if fmt == "markdown" else text_report(result), output)
+    emit(markdown_report(result) if fmt == "markdown" else text_report(result), output)
     if result.has_differences:
         sys.exit(int(ExitCode.CHANGED))
 
