@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pytest
 import tree_sitter
@@ -34,6 +35,24 @@ WARN_SPECS = sorted((FIXTURES / "specs" / "warn").glob("*.yaml"))
 
 #: Where the official schemas live: `../shared/validation` next to the repo, unless overridden.
 VALIDATION_ENV = "TOKENGATE_VALIDATION_DIR"
+
+
+def two_model_account(name: str) -> dict[str, Any]:
+    """The spec's `openai` entry of an AI Services account deploying gpt-4o and gpt-4o-mini
+    (capacity 50 each): the smallest gateway where a per-model limit can differ per model."""
+    return {
+        "name": name,
+        "kind": "AIServices",
+        "deployments": [
+            {"name": "gpt-4o", "model": "gpt-4o", "version": "2024-11-20", "capacity": 50},
+            {
+                "name": "gpt-4o-mini",
+                "model": "gpt-4o-mini",
+                "version": "2024-07-18",
+                "capacity": 50,
+            },
+        ],
+    }
 
 
 @cache

@@ -16,6 +16,7 @@ import openai
 import pytest
 from emulator_support import running, write_spec
 from openai.types.chat import ChatCompletionMessageParam
+from support import two_model_account
 
 HELLO: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Hello"}]
 #: Each call: 8 prompt + 5 completion tokens. gpt-4o's quota of 30 holds two (26 used); the
@@ -29,21 +30,7 @@ def spec(folder: Path, family: str) -> Path:
         "name": "per-model",
         "location": "swedencentral",
         "apim": {"publisherEmail": "ops@example.com", "publisherName": "Contoso"},
-        "openai": [
-            {
-                "name": "primary",
-                "kind": "AIServices",
-                "deployments": [
-                    {"name": "gpt-4o", "model": "gpt-4o", "version": "2024-11-20", "capacity": 50},
-                    {
-                        "name": "gpt-4o-mini",
-                        "model": "gpt-4o-mini",
-                        "version": "2024-07-18",
-                        "capacity": 50,
-                    },
-                ],
-            }
-        ],
+        "openai": [two_model_account("primary")],
         "tokenLimit": {
             "tokensPerMinute": 100_000,
             "models": [

@@ -6,7 +6,7 @@ import copy
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from support import validation_dir
+from support import two_model_account, validation_dir
 
 from generator import model
 from generator.diff.semantic import model_changes
@@ -18,21 +18,7 @@ SPEC: dict[str, Any] = {
     "name": "permodel",
     "location": "swedencentral",
     "apim": {"publisherEmail": "a@b.co", "publisherName": "P"},
-    "openai": [
-        {
-            "name": "main",
-            "kind": "AIServices",
-            "deployments": [
-                {"name": "gpt-4o", "model": "gpt-4o", "version": "2024-11-20", "capacity": 50},
-                {
-                    "name": "gpt-4o-mini",
-                    "model": "gpt-4o-mini",
-                    "version": "2024-07-18",
-                    "capacity": 50,
-                },
-            ],
-        }
-    ],
+    "openai": [two_model_account("main")],
     "tokenLimit": {
         "tokensPerMinute": 10000,
         "models": [
