@@ -23,10 +23,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
-import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from processes import child_env, run
 
 from generator.load import load_text
 from generator.pipeline import compile_spec
@@ -113,25 +111,6 @@ def write_case(folder: Path, label: str, roomy: bool, rows: int) -> tuple[Path, 
     return spec, trace
 
 
-#: The children's environment: without PYTHONDONTWRITEBYTECODE (unless --keep-bytecode-env),
-#: as benchmarks/run.py does, so that after the warm-up run tokengate's modules load from
-#: `.pyc` files as from an installed wheel, instead of being compiled from source every run.
-CHILD_ENV = dict(os.environ)
-
-
-def run(command: list[str]) -> tuple[float, float, str]:
-    """CPU seconds (user + system) and wall seconds of one whole process, and its stdout."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, check=False, env=CHILD_ENV)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if done.returncode:
-        raise SystemExit(f"{command} failed ({done.returncode}):\n{done.stderr}")
-    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
-    return cpu, wall, done.stdout
-
-
 def our_counters(report_json: str) -> list[str]:
     """Our JSON report in the floor's per-counter line format."""
     lines = []
@@ -186,8 +165,7 @@ def main() -> None:
         help="leave PYTHONDONTWRITEBYTECODE set for the children (see benchmarks/run.py)",
     )
     args = parser.parse_args()
-    if not args.keep_bytecode_env:
-        CHILD_ENV.pop("PYTHONDONTWRITEBYTECODE", None)
+    env = child_env(args.keep_bytecode_env)
     warmed = False
     with tempfile.TemporaryDirectory() as scratch:
         folder = args.keep or Path(scratch)
@@ -216,14 +194,14 @@ def main() -> None:
                 commands["before"] = [*BEFORE, str(args.before.resolve()), *arguments]
             if not warmed:  # fills the bytecode caches, as the first run after an install
                 for command in commands.values():
-                    run(command)
+                    run(command, env)
                 warmed = True
             samples: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
             answers: dict[str, list[str]] = {}
             for round_number in range(args.repeat):
                 names = list(commands)
                 for name in names if round_number % 2 == 0 else names[::-1]:
-                    cpu, wall, output = run(commands[name])
+                    cpu, wall, output = run(commands[name], env)
                     samples[name].append((cpu, wall))
                     if round_number == 0:
                         lines = output.splitlines() if name == "floor" else our_counters(output)

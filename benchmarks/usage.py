@@ -1,6 +1,6 @@
 """Usage benchmark: `tokengate usage --trace` on a large export against a plain Python floor.
 
-    python benchmarks/usage.py [--rows 1000000] [--repeat 5] [--keep DIR]
+    python benchmarks/usage.py [--rows 1000000] [--repeat 5] [--keep DIR] [--keep-bytecode-env]
 
 Writes the lab spec with a second deployment (gpt-4o-mini) and a Log Analytics export of
 --rows requests over three weeks that straddle a month boundary (the columns
@@ -21,17 +21,15 @@ from __future__ import annotations
 
 import argparse
 import csv
-import resource
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
+from processes import child_env, run
 
 from generator.load import load_text
 from generator.pipeline import compile_spec
@@ -136,18 +134,6 @@ def write_case(folder: Path, rows: int) -> tuple[Path, Path]:
     return spec, export
 
 
-def run(command: list[str]) -> tuple[float, float, str]:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if done.returncode:
-        raise SystemExit(f"{command} failed ({done.returncode}):\n{done.stderr}")
-    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
-    return cpu, wall, done.stdout
-
-
 def our_answer(output: str) -> list[str]:
     """Our CSV's usage rows in the floor's format."""
     found = []
@@ -171,7 +157,13 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--keep", type=Path, help="write the spec and export here and keep them")
+    parser.add_argument(
+        "--keep-bytecode-env",
+        action="store_true",
+        help="leave PYTHONDONTWRITEBYTECODE set for the children (see benchmarks/run.py)",
+    )
     args = parser.parse_args()
+    env = child_env(args.keep_bytecode_env)
     with tempfile.TemporaryDirectory() as scratch:
         folder = args.keep or Path(scratch)
         folder.mkdir(parents=True, exist_ok=True)
@@ -185,12 +177,13 @@ def main() -> None:
             ],
             "floor": [sys.executable, str(floor_script), str(export)],
         }
+        run(commands["ours"], env)  # fills the bytecode caches, as the first run after an install
         samples: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
         answers: dict[str, list[str]] = {}
         for round_number in range(args.repeat):
             names = list(commands)
             for name in names if round_number % 2 == 0 else names[::-1]:
-                cpu, wall, output = run(commands[name])
+                cpu, wall, output = run(commands[name], env)
                 samples[name].append((cpu, wall))
                 if round_number == 0:
                     answers[name] = output.splitlines() if name == "floor" else our_answer(output)
