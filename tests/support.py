@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
@@ -35,6 +37,20 @@ WARN_SPECS = sorted((FIXTURES / "specs" / "warn").glob("*.yaml"))
 
 #: Where the official schemas live: `../shared/validation` next to the repo, unless overridden.
 VALIDATION_ENV = "TOKENGATE_VALIDATION_DIR"
+
+
+def run_tokengate(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`python -m generator ARGS` in its own process, in `cwd`, with this checkout importable:
+    the entry point as a user runs it, from a folder that is not the repo."""
+    return subprocess.run(
+        [sys.executable, "-m", "generator", *args],
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def two_model_account(name: str) -> dict[str, Any]:

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 from click.testing import CliRunner
-from support import REPO
+from support import REPO, run_tokengate
 
 from generator.cli import main
 from generator.resources import lab_spec_path
@@ -102,29 +99,12 @@ def test_validate_prints_warnings_but_passes(tmp_path: Path) -> None:
 
 def test_real_subprocess_render(tmp_path: Path) -> None:
     """The installed entry point, in its own process, from a folder that is not the repo."""
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    result = subprocess.run(
-        [sys.executable, "-m", "generator", "render", "--out", "out"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_tokengate("render", "--out", "out", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "out" / "main.bicep").is_file()
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: [\n", encoding="utf-8")
-    result = subprocess.run(
-        [sys.executable, "-m", "generator", "validate", "bad.yaml"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_tokengate("validate", "bad.yaml", cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.startswith("bad.yaml:2:1: TG001 ")
     assert "Traceback" not in result.stderr

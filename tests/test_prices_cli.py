@@ -3,14 +3,12 @@ in-process with CliRunner, and once as a real process."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from support import REPO
+from support import REPO, run_tokengate
 
 from generator import pricing
 from generator.cli import main
@@ -177,18 +175,9 @@ def test_prices_import_to_standard_output_and_bad_pages(tmp_path: Path) -> None:
 
 def test_real_subprocess_prices(tmp_path: Path) -> None:
     """The entry point in its own process: --prices reaches the model, a bad file is exit 2."""
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "generator", *args],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        return run_tokengate(*args, cwd=tmp_path)
 
     shown = run("prices", "show", LAB, "--prices", str(PAGE_1))
     assert shown.returncode == 0, shown.stderr
