@@ -135,28 +135,9 @@ class MetricValue:
         return self.prompt_tokens + self.completion_tokens
 
 
-def combo_totals(simulation: Simulation) -> list[tuple[int, int, int]]:
-    """Requests, prompt and completion tokens of the allowed requests per dimension
-    combination: the engine's tally groups folded by combination."""
-    result, resolved = simulation.result, simulation.resolved
-    totals = [[0, 0, 0] for _ in resolved.combos]
-    for group, requests, prompt, completion in zip(
-        resolved.groups,
-        result.group_requests,
-        result.group_prompt,
-        result.group_completion,
-        strict=True,
-    ):
-        entry = totals[group.combo]
-        entry[0] += requests
-        entry[1] += prompt
-        entry[2] += completion
-    return [(requests, prompt, completion) for requests, prompt, completion in totals]
-
-
 def metric_values(simulation: Simulation) -> list[MetricValue]:
     """Token totals per dimension value (allowed requests only), busiest first per dimension."""
-    combos, by_combo = simulation.resolved.combos, combo_totals(simulation)
+    combos, by_combo = simulation.resolved.combos, simulation.combo_totals
     found = []
     for position, dimension in enumerate(simulation.plan.dimensions):
         totals: dict[str, list[int]] = {}
@@ -257,7 +238,7 @@ def _costs_json(simulation: Simulation) -> dict[str, Any]:
 
 def time_series(simulation: Simulation) -> int:
     """Dimension combinations that received data: each is one time series per metric."""
-    return sum(1 for requests, _, _ in combo_totals(simulation) if requests)
+    return sum(1 for requests, _, _ in simulation.combo_totals if requests)
 
 
 def as_json(simulation: Simulation, extra: dict[str, Any] | None = None) -> str:
@@ -309,7 +290,7 @@ def as_json(simulation: Simulation, extra: dict[str, Any] | None = None) -> str:
                     "totalTokens": prompt + completion,
                 }
                 for values, (requests, prompt, completion) in sorted(
-                    zip(simulation.resolved.combos, combo_totals(simulation), strict=True),
+                    zip(simulation.resolved.combos, simulation.combo_totals, strict=True),
                     key=lambda item: item[0],
                 )
                 if requests

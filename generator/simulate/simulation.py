@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from generator.simulate import engine
 from generator.simulate.engine import Result, Routing, Slot
@@ -27,6 +28,26 @@ class Simulation:
     @property
     def counters(self) -> int:
         return len(self.resolved.counter_keys)
+
+    @cached_property
+    def combo_totals(self) -> list[tuple[int, int, int]]:
+        """Requests, prompt and completion tokens of the allowed requests per dimension
+        combination: the engine's tally groups folded by combination, once (a workload whose
+        dimension column is new on every row has as many groups as rows)."""
+        result, resolved = self.result, self.resolved
+        totals = [[0, 0, 0] for _ in resolved.combos]
+        for group, requests, prompt, completion in zip(
+            resolved.groups,
+            result.group_requests,
+            result.group_prompt,
+            result.group_completion,
+            strict=True,
+        ):
+            entry = totals[group.combo]
+            entry[0] += requests
+            entry[1] += prompt
+            entry[2] += completion
+        return [(requests, prompt, completion) for requests, prompt, completion in totals]
 
 
 def budget_slots(plan: Plan) -> list[Slot]:
