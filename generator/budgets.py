@@ -105,23 +105,23 @@ def dearest(
     order among equals. None when no deployment has a per-token price."""
     best: BudgetPrice | None = None
     for item in reachable(accounts, prices):
-        if item.price is None or item.price.blended(share) <= 0:
-            continue  # a free price (from --prices FILE) would make any budget unlimited
+        if item.price is None:
+            continue
         if best is None or item.price.blended(share) > best.blended:
             best = BudgetPrice(item.deployment.name, item.price, share)
     return best
 
 
-#: The largest quota the spec (and the policy attribute, a 64-bit integer) can hold.
-MAX_QUOTA = 2**63 - 1
-
-
 def quota_for(amount: Decimal, blended: Decimal) -> int:
-    """The whole tokens `amount` buys at `blended` per 1M tokens (rounded down: never more);
-    at most MAX_QUOTA (a price near zero from `--prices FILE` buys more than a quota holds)."""
+    """The whole tokens `amount` buys at `blended` per 1M tokens (rounded down: never more).
+
+    Bounded: a budget is at most 1e8 (the schema) and every input and output price at least
+    `pricing.MIN_TOKEN_PRICE` in every table, so a quota is at most 1e18 tokens, within the
+    64-bit integer the policy's token-quota attribute holds (tests/test_budgets.py).
+    """
     with localcontext() as exact:
         exact.prec = 80
-        return min(int((amount * pricing.PER_TOKENS) // blended), MAX_QUOTA)
+        return int((amount * pricing.PER_TOKENS) // blended)
 
 
 def budget_of(block: dict[str, Any], at: BudgetPrice) -> Budget:

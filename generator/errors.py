@@ -44,3 +44,11 @@ class SpecInvalid(TokengateError):
 
         self.findings = tuple(findings)
         super().__init__(format_report(self.findings), exit_code=ExitCode.INVALID)
+
+
+def json_reason(error: ValueError | RecursionError) -> str:
+    """Why Python's JSON parser refused text that is JSON: numbers over 4,300 digits, deep
+    nesting (a JSONDecodeError has its own message and position)."""
+    if isinstance(error, RecursionError):
+        return "nested too deeply"
+    return str(error).split(";")[0]

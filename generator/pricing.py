@@ -122,16 +122,32 @@ def _same_key(a: Price, b: Price) -> bool:
     )
 
 
-def _money(value: object, where: str) -> Decimal:
+#: The bounds of a price per 1M tokens, the spec schema's (`$defs/price`, and the minimum of
+#: `pricing.prices` input and output): every table is held to them, whatever it came from, so
+#: no price from a file can overflow the arithmetic or make a budget buy unbounded tokens.
+MAX_PRICE = Decimal(1_000_000)
+MIN_TOKEN_PRICE = Decimal("0.0001")
+
+
+def money(value: object, where: str, *, minimum: Decimal = Decimal(0)) -> Decimal:
+    """A price from JSON (number or numeric text) as an exact Decimal, within the bounds."""
     if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
         raise TokengateError(f"{where}: a price must be a number, not {value!r}")
     try:
         amount = Decimal(str(value))
     except InvalidOperation:
         raise TokengateError(f"{where}: {value!r} is not a price") from None
-    if not amount.is_finite() or amount < 0:
-        raise TokengateError(f"{where}: a price must be a finite number of at least 0")
+    if not amount.is_finite() or not minimum <= amount <= MAX_PRICE:
+        raise TokengateError(
+            f"{where}: a price must be a number from {minimum} to {MAX_PRICE:,} (per 1M tokens)"
+        )
     return amount
+
+
+def check_currency(currency: object, where: str) -> str:
+    if not isinstance(currency, str) or len(currency) != 3 or not currency.isupper():
+        raise TokengateError(f"{where}: currency must be an ISO 4217 code such as USD")
+    return currency
 
 
 def parse_table(data: Any, origin: str) -> PriceTable:
@@ -139,6 +155,7 @@ def parse_table(data: Any, origin: str) -> PriceTable:
     if not isinstance(data, dict) or not isinstance(data.get("prices"), list):
         raise TokengateError(f"{origin}: not a price table (an object with a 'prices' list)")
     prices = []
+    first_of: dict[tuple[object, ...], int] = {}
     for index, entry in enumerate(data["prices"]):
         where = f"{origin}: prices[{index}]"
         if not isinstance(entry, dict):
@@ -154,22 +171,26 @@ def parse_table(data: Any, origin: str) -> PriceTable:
         if region is not None and not isinstance(region, str):
             raise TokengateError(f"{where}: region must be a string")
         cached = entry.get("cachedInput")
+        key = (model, version, kind, region)
+        if key in first_of:
+            raise TokengateError(
+                f"{where}: the same model, version, deployment type and region as "
+                f"prices[{first_of[key]}] (one price each)"
+            )
+        first_of[key] = index
         prices.append(
             Price(
                 model=model,
                 version=version,
                 deployment_type=cast(DeploymentType, kind),
-                input=_money(entry.get("input"), where + ".input"),
-                output=_money(entry.get("output"), where + ".output"),
-                cached_input=None if cached is None else _money(cached, where + ".cachedInput"),
+                input=money(entry.get("input"), where + ".input", minimum=MIN_TOKEN_PRICE),
+                output=money(entry.get("output"), where + ".output", minimum=MIN_TOKEN_PRICE),
+                cached_input=None if cached is None else money(cached, where + ".cachedInput"),
                 region=region,
             )
         )
-    currency = data.get("currency", "USD")
-    if not isinstance(currency, str) or len(currency) != 3 or not currency.isupper():
-        raise TokengateError(f"{origin}: currency must be an ISO 4217 code such as USD")
     return PriceTable(
-        currency=currency,
+        currency=check_currency(data.get("currency", "USD"), origin),
         effective=str(data.get("effective", "")),
         source=str(data.get("source", origin)),
         prices=tuple(prices),

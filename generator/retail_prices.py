@@ -26,19 +26,24 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, Inexact, localcontext
 from pathlib import Path
 from typing import Any
 
-from generator.errors import TokengateError
+from generator.errors import TokengateError, json_reason
 from generator.pricing import (
     DEPLOYMENT_TYPES,
+    MAX_PRICE,
+    MIN_TOKEN_PRICE,
     PER_TOKENS,
     DeploymentType,
     Price,
     PriceTable,
+    check_currency,
+    money,
     parse_table,
 )
+from generator.safe_files import read_regular
 
 API_URL = "https://prices.azure.com/api/retail/prices"
 
@@ -187,13 +192,12 @@ def _text(item: dict[str, Any], key: str, where: str, required: bool = True) -> 
     return value
 
 
-def _per_million(item: dict[str, Any], where: str) -> Decimal:
+def _per_million(item: dict[str, Any], where: str, minimum: Decimal) -> Decimal:
+    """The item's price per 1M tokens, exactly, within the bounds every price table keeps."""
     price = item.get("retailPrice")
-    if isinstance(price, bool) or not isinstance(price, int | Decimal | float):
+    if isinstance(price, str):  # the API gives numbers; text would read as a price elsewhere
         raise TokengateError(f"{where}.retailPrice: expected a number, not {price!r}")
-    amount = Decimal(str(price))
-    if not amount.is_finite() or amount < 0:
-        raise TokengateError(f"{where}.retailPrice: a price must be a finite number of at least 0")
+    amount = money(price, f"{where}.retailPrice")
     unit = _text(item, "unitOfMeasure", where)
     match = _UNIT.match(unit)
     if not match or int(match.group(1)) == 0:
@@ -201,7 +205,34 @@ def _per_million(item: dict[str, Any], where: str) -> Decimal:
             f"{where}.unitOfMeasure: {unit!r} is not a number of tokens such as 1K or 1M"
         )
     tokens = int(match.group(1)) * _UNIT_FACTOR[match.group(2).upper()]
-    return amount * PER_TOKENS / tokens
+    with localcontext() as exact:
+        exact.prec = 60
+        exact.traps[Inexact] = True
+        try:
+            per_million = amount * PER_TOKENS / tokens
+        except Inexact:
+            raise TokengateError(
+                f"{where}.unitOfMeasure: {amount} per {unit} is no exact price per 1M tokens"
+            ) from None
+    if not minimum <= per_million <= MAX_PRICE:
+        raise TokengateError(
+            f"{where}.retailPrice: {per_million.normalize():f} per 1M tokens; a price must be "
+            f"from {minimum} to {MAX_PRICE:,} per 1M tokens"
+        )
+    return per_million
+
+
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+
+
+def _effective(item: dict[str, Any], where: str) -> str:
+    """The item's effectiveStartDate as an ISO 8601 date (the newest date of a meter wins)."""
+    text = _text(item, "effectiveStartDate", where)
+    if not _DATE.match(text):
+        raise TokengateError(
+            f"{where}.effectiveStartDate: {text!r} is not an ISO 8601 date such as 2026-08-01"
+        )
+    return text[:10]
 
 
 def _items(page: Any, origin: str) -> list[Any]:
@@ -230,7 +261,10 @@ def parse_pages(pages: Sequence[tuple[Any, str]]) -> ImportReport:
             if item.get("isPrimaryMeterRegion") is False:
                 report.skipped["non-primary region"] += 1
                 continue
-            if item.get("tierMinimumUnits") not in (None, 0):
+            tier = item.get("tierMinimumUnits")
+            if tier is not None and (isinstance(tier, bool) or not isinstance(tier, int | Decimal)):
+                raise TokengateError(f"{where}.tierMinimumUnits: expected a number, not {tier!r}")
+            if tier not in (None, 0):
                 report.skipped["higher tiers"] += 1
                 continue
             name = _text(item, "skuName", where, required=False) or _text(item, "meterName", where)
@@ -242,7 +276,7 @@ def parse_pages(pages: Sequence[tuple[Any, str]]) -> ImportReport:
             if isinstance(meter, str):
                 report.unmapped[meter] += 1
                 continue
-            code = _text(item, "currencyCode", where)
+            code = check_currency(_text(item, "currencyCode", where), f"{where}.currencyCode")
             if currency is None:
                 currency = (code, where)
             elif code != currency[0]:
@@ -251,9 +285,9 @@ def parse_pages(pages: Sequence[tuple[Any, str]]) -> ImportReport:
                     "save pages of one currency"
                 )
             region = _text(item, "armRegionName", where)
-            reading = _Reading(
-                _per_million(item, where), _text(item, "effectiveStartDate", where)[:10], where
-            )
+            # Cached input may be free; input and output as the spec's prices (pricing.py).
+            minimum = Decimal(0) if meter.kind == "cachedInput" else MIN_TOKEN_PRICE
+            reading = _Reading(_per_million(item, where, minimum), _effective(item, where), where)
             key = (meter.model, meter.version, meter.deployment_type, region, meter.kind)
             earlier = readings.get(key)
             if earlier is None or reading.effective > earlier.effective:
@@ -268,6 +302,12 @@ def parse_pages(pages: Sequence[tuple[Any, str]]) -> ImportReport:
         names = ", ".join(origin for _, origin in pages)
         raise TokengateError(f"{names}: no Azure OpenAI token prices tokengate knows in the Items")
     prices = _prices(readings)
+    if not prices:
+        names = ", ".join(origin for _, origin in pages)
+        raise TokengateError(
+            f"{names}: no model has both an input and an output price in the Items "
+            "(a token price needs both)"
+        )
     dates = sorted({r.effective for r in readings.values()})
     report.table = PriceTable(
         currency=currency[0],
@@ -324,9 +364,10 @@ def price_order(price: Price) -> tuple[str, str, int, str]:
 
 
 def read_json(path: Path) -> Any:
-    """A JSON file, numbers with a fraction as Decimal (from their text, never via float)."""
+    """A JSON file, numbers with a fraction as Decimal (from their text, never via float); a
+    FIFO or device is refused, not waited on (`safe_files.read_regular`)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_regular(path).decode("utf-8")
     except OSError as error:
         raise TokengateError(f"{path}: {error.strerror or error}") from None
     except UnicodeDecodeError:
@@ -337,8 +378,8 @@ def read_json(path: Path) -> Any:
         raise TokengateError(
             f"{path}:{error.lineno}:{error.colno}: not JSON ({error.msg})"
         ) from None
-    except RecursionError:
-        raise TokengateError(f"{path}: nested too deeply to be a price table") from None
+    except (ValueError, RecursionError) as error:
+        raise TokengateError(f"{path}: not JSON tokengate can read: {json_reason(error)}") from None
 
 
 def read_price_file(path: Path) -> PriceTable:

@@ -26,6 +26,7 @@ import yaml
 from click.testing import CliRunner
 from support import FIXTURES
 
+from generator import budgets, pricing
 from generator.cli import main
 from generator.errors import TokengateError
 from generator.model import build
@@ -284,3 +285,15 @@ def test_a_prices_file_in_another_currency_refuses_usd_budgets(tmp_path: Path) -
     result = CliRunner().invoke(main, ["validate", str(LAB_BUDGETS), "--prices", prices])
     assert result.exit_code == 2
     assert "TG160 budget in USD, but the price table of 2026-09-01 is in EUR" in result.output
+
+
+def test_the_largest_budget_at_the_cheapest_price_is_a_quota_the_spec_could_hold() -> None:
+    """The spec schema caps a budget at 1e8 and every price table holds input and output
+    prices to at least pricing.MIN_TOKEN_PRICE, so the quota a budget becomes stays within the
+    quota a spec may write ($defs/quota's maximum). The conversion used to clamp after a
+    division that a --prices price of 1E-100 made fail with a traceback."""
+    schema = json.loads((FIXTURES.parent.parent / "schemas" / "spec.schema.json").read_text())
+    largest = Decimal(schema["$defs"]["budget"]["properties"]["amount"]["maximum"])
+    quota = budgets.quota_for(largest, pricing.MIN_TOKEN_PRICE)
+    assert quota == 10**18
+    assert quota <= schema["$defs"]["quota"]["maximum"]

@@ -269,7 +269,35 @@ def test_bad_pages_are_named() -> None:
         ),
         (
             {"retailPrice": Decimal("-1")},
-            "page.json: Items[1].retailPrice: a price must be a finite number of at least 0",
+            "page.json: Items[1].retailPrice: a price must be a number from 0 to 1,000,000",
+        ),
+        (
+            {"retailPrice": Decimal("1e999999")},  # overflowed the Decimal context once
+            "page.json: Items[1].retailPrice: a price must be a number from 0 to 1,000,000",
+        ),
+        (
+            {"retailPrice": 0},  # an output price of 0 makes a budget buy unbounded tokens
+            "page.json: Items[1].retailPrice: 0 per 1M tokens; a price must be from 0.0001",
+        ),
+        (
+            {"retailPrice": Decimal("2000")},  # per 1K tokens: 2,000,000 per 1M
+            "page.json: Items[1].retailPrice: 2000000 per 1M tokens; a price must be from",
+        ),
+        (
+            {"unitOfMeasure": "3K"},
+            "page.json: Items[1].unitOfMeasure: 0.01 per 3K is no exact price per 1M tokens",
+        ),
+        (
+            {"currencyCode": "usd"},
+            "page.json: Items[1].currencyCode: currency must be an ISO 4217 code such as USD",
+        ),
+        (
+            {"tierMinimumUnits": "x"},
+            "page.json: Items[1].tierMinimumUnits: expected a number, not 'x'",
+        ),
+        (
+            {"effectiveStartDate": "yesterday"},
+            "page.json: Items[1].effectiveStartDate: 'yesterday' is not an ISO 8601 date",
         ),
         (
             {"unitOfMeasure": "1 Hour"},
@@ -288,6 +316,36 @@ def test_bad_items_are_named_by_file_and_index(change: dict[str, Any], message: 
     good = _item("gpt 4o 1120 Inp glbl", "0.0025")
     bad = {**_item("gpt 4o 1120 Outp glbl", "0.01"), **change}
     assert _error({"Items": [good, bad]}).startswith(message)
+
+
+def test_a_page_with_no_complete_model_is_an_error_not_an_empty_table() -> None:
+    """An input meter without its output meter is no token price: importing it used to write
+    an empty table and exit 0."""
+    message = _error({"Items": [_item("gpt 4o 1120 Inp glbl", "0.0025")]})
+    assert message.startswith("page.json: no model has both an input and an output price")
+
+
+OWN_ENTRY = {"model": "gpt-4o", "deploymentType": "Global", "input": "2.50", "output": "10.00"}
+
+
+@pytest.mark.parametrize(
+    ("entries", "message"),
+    [
+        ([OWN_ENTRY, OWN_ENTRY], "t.json: prices[1]: the same model, version, deployment type"),
+        ([{**OWN_ENTRY, "output": "1e999999"}], "t.json: prices[0].output: a price must be a"),
+        ([{**OWN_ENTRY, "input": "0"}], "t.json: prices[0].input: a price must be a number from"),
+        ([{**OWN_ENTRY, "input": "1E-100"}], "t.json: prices[0].input: a price must be a"),
+    ],
+)
+def test_own_format_prices_keep_the_spec_schemas_bounds(
+    entries: list[dict[str, str]], message: str
+) -> None:
+    """The bounds of the spec schema's prices ($defs/price, input and output at least 0.0001)
+    hold for a --prices file too: a price of 0 or 1E-100 made a budget's quota overflow
+    (DivisionImpossible, a traceback), 1e999999 overflowed the cost arithmetic."""
+    with pytest.raises(TokengateError) as caught:
+        pricing.parse_table({"prices": entries}, "t.json")
+    assert caught.value.message.startswith(message)
 
 
 def test_two_prices_for_one_meter_on_one_date_are_an_error() -> None:
@@ -314,7 +372,8 @@ def test_second_page_errors_name_that_page() -> None:
         (b"\xff\xfe", "p.json: not UTF-8 text"),
         (b"[1]", "p.json: neither a Retail Prices API page"),
         (b'{"prices": 3}', "p.json: not a price table"),
-        (b"[" * 100_000 + b"]" * 100_000, "p.json: nested too deeply"),
+        (b"[" * 100_000 + b"]" * 100_000, "p.json: not JSON tokengate can read: nested too deeply"),
+        (b'{"prices": [' + b"9" * 5000 + b"]}", "p.json: not JSON tokengate can read: Exceeds"),
     ],
 )
 def test_bad_files(tmp_path: Path, content: bytes, message: str) -> None:

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from generator.errors import ExitCode, TokengateError
+from generator.errors import ExitCode, TokengateError, json_reason
 from generator.simulate import columnar_csv
 from generator.simulate.plan import Needs
 from generator.simulate.workload import (
@@ -175,7 +175,7 @@ def _json_rows(handle: Any) -> Iterator[_Row | list[str]]:
     except json.JSONDecodeError as error:
         raise _Bad(str(error.lineno), f"not JSON: {error.msg}") from error
     except (ValueError, RecursionError) as error:
-        raise _Bad("1", f"not JSON tokengate can read: {_json_reason(error)}") from error
+        raise _Bad("1", f"not JSON tokengate can read: {json_reason(error)}") from error
     if not isinstance(items, list):
         raise _Bad("1", "a .json trace is an array of objects (one per request)")
     for number, item in enumerate(items, start=1):
@@ -192,17 +192,10 @@ def _json_object(line: str, where: str) -> dict[str, Any]:
     except json.JSONDecodeError as error:
         raise _Bad(where, f"not JSON: {error.msg}") from error
     except (ValueError, RecursionError) as error:
-        raise _Bad(where, f"not JSON tokengate can read: {_json_reason(error)}") from error
+        raise _Bad(where, f"not JSON tokengate can read: {json_reason(error)}") from error
     if not isinstance(item, dict):
         raise _Bad(where, "each line is one JSON object (one request)")
     return item
-
-
-def _json_reason(error: Exception) -> str:
-    """Python's JSON parser gives up on numbers over 4,300 digits and on deep nesting."""
-    if isinstance(error, RecursionError):
-        return "nested too deeply"
-    return str(error).split(";")[0]
 
 
 class _Bad(Exception):
