@@ -86,6 +86,42 @@ def reachable(accounts: tuple[Account, ...], prices: PriceTable) -> tuple[Reacha
 
 
 @dataclass(frozen=True)
+class Pool:
+    """One deployment name and every account that deploys it (a pool when more than one): the
+    log and the export name the deployment, not the account that answered."""
+
+    name: str
+    members: tuple[Reachable, ...]
+    share: Decimal
+
+    @property
+    def priced(self) -> tuple[Reachable, ...]:
+        return tuple(m for m in self.members if m.price is not None)
+
+    @property
+    def dearest(self) -> Reachable:
+        """The member with the highest blended price (the first among equals), else the first:
+        a request costed at it costs at least what it cost, at the spec's prompt share."""
+        priced = self.priced
+        if not priced:
+            return self.members[0]
+        return max(priced, key=lambda m: m.price.blended(self.share) if m.price else Decimal(0))
+
+    @property
+    def distinct_prices(self) -> int:
+        return len({m.price for m in self.priced})
+
+
+def pools(accounts: tuple[Account, ...], prices: PriceTable, share: Decimal) -> tuple[Pool, ...]:
+    """Every deployment name with its members, by name: what the cost queries, the workbook
+    and `usage` price a logged request at."""
+    found: dict[str, list[Reachable]] = {}
+    for item in reachable(accounts, prices):
+        found.setdefault(item.deployment.name, []).append(item)
+    return tuple(Pool(name, tuple(found[name]), share) for name in sorted(found))
+
+
+@dataclass(frozen=True)
 class BudgetPrice:
     """What every budget of a spec is converted at: the dearest deployment's blended price."""
 

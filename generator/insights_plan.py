@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from generator.budgets import pools
 from generator.model import Gateway
-from generator.model.gateway import Alerts, Budget, Deployment, Limit
-from generator.pricing import Price, deployment_type
+from generator.model.gateway import Alerts, Budget, Limit
+from generator.pricing import Price, PriceTable
 
 #: How far back a quota period reaches, in days (a month or a year at its longest).
 PERIOD_DAYS = {"Hourly": 1, "Daily": 1, "Weekly": 7, "Monthly": 31, "Yearly": 366}
@@ -61,39 +62,23 @@ class CostPlan:
         return tuple(d for d in self.deployments if d.price is None)
 
 
-def _deployment_price(gateway: Gateway, account_location: str, d: Deployment) -> Price | None:
-    kind = deployment_type(d.sku)
-    if kind is None or gateway.prices is None:
-        return None
-    return gateway.prices.find(d.model, d.version, kind, account_location)
-
-
 def cost_plan(gateway: Gateway, budgets: list[tuple[str, Limit]]) -> CostPlan:
     """Prices per deployment name; a name deployed in several accounts at different prices (a
-    pool across regions or deployment types) takes the dearest, as the log cannot tell which
-    account answered."""
-    found: dict[str, list[tuple[Deployment, Price | None]]] = {}
-    for account in gateway.accounts:
-        for deployment in account.deployments:
-            price = _deployment_price(gateway, account.location, deployment)
-            found.setdefault(deployment.name, []).append((deployment, price))
+    pool across regions or deployment types) takes the dearest (`budgets.Pool.dearest`), as
+    the log cannot tell which account answered."""
     rows = []
-    for name in sorted(found):
-        candidates = found[name]
-        priced = [(d, p) for d, p in candidates if p is not None]
-        if priced:
-            deployment, price = max(priced, key=lambda dp: dp[1].blended(gateway.prompt_share))
-        else:
-            (deployment, price) = candidates[0]
-        distinct = {p for _, p in priced}
+    priced_by = gateway.prices or PriceTable("", "", "", ())  # no table: nothing is priced
+    for pool in pools(gateway.accounts, priced_by, gateway.prompt_share):
+        chosen = pool.dearest
+        deployment = chosen.deployment
         rows.append(
             DeploymentPrice(
-                deployment=name,
+                deployment=pool.name,
                 model=deployment.model,
                 version=deployment.version,
-                deployment_type=deployment_type(deployment.sku),
-                price=price,
-                prices_seen=max(len(distinct), 1),
+                deployment_type=chosen.deployment_type,
+                price=chosen.price,
+                prices_seen=max(pool.distinct_prices, 1),
             )
         )
     money = [(scope, limit.budget) for scope, limit in budgets if limit.budget is not None]

@@ -21,8 +21,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
+from generator.budgets import Reachable, pools
 from generator.model.gateway import Gateway
-from generator.pricing import Price, PriceTable, deployment_type, shipped
+from generator.pricing import Price, PriceTable, shipped
+from generator.render import markdown_text
 from generator.simulate.plan import Needs
 from generator.simulate.traces import TraceInvalid, TraceProblem
 from generator.simulate.workload import CACHED_TOKENS, CONSUMER, DEPLOYMENT, Workload
@@ -69,43 +71,36 @@ def table_of(gateway: Gateway) -> PriceTable:
 
 def rates(gateway: Gateway) -> dict[str, Rate]:
     """Deployment name → its Rate. A name deployed in several accounts (a pool) with different
-    prices is priced at the highest of them, and says so: the export does not say which
-    account served a request."""
+    prices is priced at the dearest of them (`budgets.Pool.dearest`, as the cost queries and
+    the workbook price it), and says so: the export does not say which account served a
+    request. A pool with an account the table cannot price has no price."""
     table = table_of(gateway)
-    found: dict[str, list[tuple[str, Price | None, str]]] = {}
-    for account in gateway.accounts:
-        for deployment in account.deployments:
-            model = f"{deployment.model} {deployment.version} {deployment.sku}"
-            kind = deployment_type(deployment.sku)
-            price = None
-            why = ""
-            if kind is None:
-                why = f"{deployment.sku} is provisioned throughput, billed per PTU-hour"
-            else:
-                price = table.find(deployment.model, deployment.version, kind, account.location)
-                if price is None:
-                    why = (
-                        f"the price table of {table.effective or 'no date'} has no {kind} "
-                        f"price for {deployment.model} {deployment.version}"
-                    )
-            found.setdefault(deployment.name, []).append((model, price, why))
     result = {}
-    for name, options in sorted(found.items()):
-        models = sorted({model for model, _, _ in options})
-        prices = [price for _, price, _ in options if price is not None]
-        if len(prices) < len(options):  # one account without a price: its tokens cannot be costed
-            why = next(why for _, price, why in options if price is None)
-            result[name] = Rate(name, " / ".join(models), None, why)
+    for pool in pools(gateway.accounts, table, gateway.prompt_share):
+        named = {f"{d.model} {d.version} {d.sku}" for d in (m.deployment for m in pool.members)}
+        models = " / ".join(sorted(named))
+        unpriced = next((m for m in pool.members if m.price is None), None)
+        if unpriced is not None:  # its tokens cannot be costed
+            result[pool.name] = Rate(pool.name, models, None, _why_unpriced(unpriced, table))
             continue
-        highest = max(prices, key=lambda p: (p.input, p.output, p.cached_input or p.input))
         note = ""
-        if len({(p.input, p.output, p.cached_input) for p in prices}) > 1:
+        if pool.distinct_prices > 1:
             note = (
-                f"deployed in {len(options)} accounts with different prices: "
-                "costed at the highest, the export does not say which account served a request"
+                f"deployed in {len(pool.members)} accounts with different prices: costed at "
+                "the highest, the export does not say which account served a request"
             )
-        result[name] = Rate(name, " / ".join(models), highest, note)
+        result[pool.name] = Rate(pool.name, models, pool.dearest.price, note)
     return result
+
+
+def _why_unpriced(member: Reachable, table: PriceTable) -> str:
+    deployment = member.deployment
+    if member.deployment_type is None:
+        return f"{deployment.sku} is provisioned throughput, billed per PTU-hour"
+    return (
+        f"the price table of {table.effective or 'no date'} has no {member.deployment_type} "
+        f"price for {deployment.model} {deployment.version}"
+    )
 
 
 def rate_of(known: dict[str, Rate], deployment: str) -> Rate:
@@ -361,8 +356,15 @@ def as_csv(usage: Usage) -> str:
     them; a row without a price has cost `no price`."""
     columns = [c for c in CSV_COLUMNS if usage.has_cached or c != "cached_tokens"]
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(columns)
+    plain = csv.writer(out, lineterminator="\n")
+    # With "\n" as the line end the csv module quotes a cell holding "\n" but not one holding
+    # a lone "\r", which readers take as a line end: such a row is written fully quoted.
+    quoted = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
+
+    def write(cells: list[str]) -> None:
+        (quoted if any("\r" in cell for cell in cells) else plain).writerow(cells)
+
+    write(columns)
     currency = usage.table.currency
 
     def row(kind: str, cells: dict[str, str], tokens: Tokens, cost: str, unpriced: int) -> None:
@@ -378,7 +380,7 @@ def as_csv(usage: Usage) -> str:
             "unpriced_tokens": str(unpriced),
             **cells,
         }
-        writer.writerow([values.get(c, "") for c in columns])
+        write([values.get(c, "") for c in columns])
 
     for line in usage.lines:
         cost = NO_PRICE if line.cost is None else exact(line.cost)
@@ -411,7 +413,8 @@ def _md_cost(sums: Total) -> str:
 
 
 def _cell(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ") or " "
+    """Text from the export or the spec in a Markdown cell (`render.markdown_text`)."""
+    return markdown_text(text) or " "
 
 
 def as_markdown(usage: Usage) -> str:

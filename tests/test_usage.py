@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
 from decimal import Decimal
@@ -22,6 +23,7 @@ from support import FIXTURES, REPO, FileSnapshot
 
 from generator import usage
 from generator.cli import main
+from generator.insights_plan import cost_plan
 from generator.pipeline import compile_path
 from generator.simulate.traces import read_trace
 
@@ -274,6 +276,94 @@ def test_a_pool_with_different_prices_is_costed_at_the_highest(tmp_path: Path) -
     assert "warning: deployment 'gpt-4o': deployed in 2 accounts with different prices" in err
     row = next(r for r in csv_rows(out) if r["row"] == "usage" and r["month"] == "2025-02")
     assert Decimal(row["cost"]) == (100_000 * Decimal("2.75") + 50_000 * Decimal("11.00")) / M
+
+
+def test_a_pool_is_costed_at_its_dearest_blended_price_as_the_cost_queries_are(
+    tmp_path: Path,
+) -> None:
+    """A pool whose accounts differ in both prices, one dearer for input and one for output:
+    the dearer at the spec's prompt share (0.75·4 + 0.25·20 = 8 against 0.75·5 + 0.25·10 =
+    6.25 per 1M) is the price, in `usage` and in the workbook's cost table alike. Comparing
+    the input price first once costed it at the cheaper account."""
+    text = SPEC.read_text(encoding="utf-8")
+    second = (
+        "  - name: secondary\n"
+        "    location: eastus2\n"
+        "    deployments:\n"
+        '      - { name: gpt-4o, model: gpt-4o, version: "2024-11-20", sku: GlobalStandard, '
+        "capacity: 50 }\n"
+    )
+    prices = (
+        "pricing:\n"
+        "  prices:\n"
+        '    - { model: gpt-4o, version: "2024-11-20", deploymentType: Global, '
+        "region: swedencentral, input: 5, output: 10 }\n"
+        '    - { model: gpt-4o, version: "2024-11-20", deploymentType: Global, '
+        "region: eastus2, input: 4, output: 20 }\n"
+    )
+    spec = tmp_path / "pool.yaml"
+    spec.write_text(text.replace("\napi:", second + "\n" + prices + "\napi:", 1), encoding="utf-8")
+    gateway = compile_path(spec).gateway
+    rate = usage.rates(gateway)["gpt-4o"]
+    assert rate.price is not None
+    assert (rate.price.input, rate.price.output) == (Decimal(4), Decimal(20))
+    workbook = {d.deployment: d.price for d in cost_plan(gateway, []).deployments}
+    assert workbook["gpt-4o"] == rate.price
+
+
+def test_usage_takes_a_prices_file_like_every_command_that_builds_the_model(
+    tmp_path: Path,
+) -> None:
+    table = {
+        "currency": "USD",
+        "prices": [
+            {"model": "gpt-4o", "deploymentType": "Global", "input": "1.00", "output": "2.00"},
+            {"model": "gpt-4o-mini", "deploymentType": "Global", "input": "1.00", "output": "2.00"},
+        ],
+    }
+    prices = tmp_path / "prices.json"
+    prices.write_text(json.dumps(table), encoding="utf-8")
+    code, out, err = invoke(
+        str(SPEC), "--trace", str(EXPORT), "--csv", "-", "--prices", str(prices)
+    )
+    assert code == 0, err
+    row = next(r for r in csv_rows(out) if r["row"] == "usage" and r["month"] == "2025-02")
+    assert row["deployment"] == "gpt-4o"
+    tokens = int(row["prompt_tokens"]), int(row["completion_tokens"])
+    assert Decimal(row["cost"]) == (tokens[0] * 1 + tokens[1] * 2) / Decimal(M)
+
+
+def test_text_cells_cannot_break_a_csv_row_or_a_markdown_table(tmp_path: Path) -> None:
+    """A subscription id is text from the export: a carriage return, a pipe, markup. The CSV
+    row stays one row (read back equal) and the Markdown cell stays one cell, escaped as
+    every other tokengate Markdown (`render.markdown_text`)."""
+    export = tmp_path / "odd.csv"
+    lines = EXPORT.read_text(encoding="utf-8").splitlines()
+    header, first = lines[0], lines[1]
+    column = header.split(",").index("ApimSubscriptionId")
+    cells = first.split(",")
+    cells[column] = '"a|b\rz<x>*`"'
+    export.write_text(header + "\n" + ",".join(cells) + "\n", encoding="utf-8")
+    code, out, err = invoke(str(SPEC), "--trace", str(export), "--csv", "-")
+    assert code == 0, err
+    usage_rows = [r for r in csv_rows(out) if r["row"] == "usage"]
+    assert [r["consumer"] for r in usage_rows] == ["a|b\rz<x>*`"]
+    code, out, err = invoke(str(SPEC), "--trace", str(export), "--markdown", "-")
+    assert code == 0, err
+    cells = [x for x in out.splitlines() if "a\\|b" in x]  # the line and its consumer total
+    assert len(cells) == 2
+    assert "\r" not in out
+    assert all("a\\|b z&lt;x&gt;\\*\\` |" in line for line in cells)
+
+
+def test_an_export_whose_name_is_not_utf8_is_named_not_a_traceback(tmp_path: Path) -> None:
+    """The export's name goes into the Markdown heading; bytes that are not UTF-8 print as
+    `\\xff` (`load.display_path`), as in every finding, instead of a UnicodeEncodeError."""
+    export = tmp_path / os.fsdecode(b"bad\xffname.csv")
+    export.write_bytes(EXPORT.read_bytes())
+    code, out, err = invoke(str(SPEC), "--trace", str(export), "--markdown", "-")
+    assert code == 0, err
+    assert "bad\\\\xffname.csv" in out  # the backslash escaped for Markdown
 
 
 def test_aggregate_reads_through_the_simulate_reader() -> None:

@@ -6,10 +6,14 @@ Only click is imported here; the reader and the price arithmetic load when the c
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from generator.commands.edge import SPEC_ARGUMENT, emit, handles_errors
+from generator.commands.edge import PRICES_OPTION, SPEC_ARGUMENT, emit, handles_errors
+
+if TYPE_CHECKING:
+    from generator.pricing import PriceTable
 
 STDOUT = "-"
 
@@ -43,6 +47,7 @@ STDOUT = "-"
     help="Write them as a Markdown table (costs to the cent) to FILE, or to stdout with -; "
     "the default when neither is given.",
 )
+@PRICES_OPTION
 @handles_errors
 def usage(
     spec: Path | None,
@@ -50,6 +55,7 @@ def usage(
     trace_format: str | None,
     csv_file: str | None,
     markdown_file: str | None,
+    prices: PriceTable | None,
 ) -> None:
     """Chargeback: tokens and cost per consumer, model deployment and month from an export.
 
@@ -65,7 +71,7 @@ def usage(
     from generator.pipeline import compile_path
     from generator.simulate.traces import read_trace
 
-    gateway = compile_path(spec).gateway
+    gateway = compile_path(spec, prices=prices).gateway
     workload = read_trace(export, chargeback.NEEDS, trace_format=trace_format)
     figures = chargeback.aggregate(gateway, workload)
     for warning in figures.warnings:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.errors import ExitCode, TokengateError, json_reason
+from generator.load import display_path
 from generator.simulate import columnar_csv
 from generator.simulate.plan import Needs
 from generator.simulate.workload import (
@@ -103,7 +104,7 @@ class TraceInvalid(TokengateError):
 
 def read_trace(path: Path, needs: Needs, *, trace_format: str | None = None) -> Workload:
     """Read `path` for a gateway with these `needs`; raise TraceInvalid on any problem."""
-    name = str(path)
+    name = display_path(path)  # in reports and messages: a name that is not UTF-8 cannot crash
     kind = trace_format or FORMATS.get(path.suffix.lower())
     if kind is None:
         raise TraceInvalid(
