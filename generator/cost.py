@@ -1,15 +1,20 @@
 """What a gateway's token limits may cost: the monthly cost ceiling (issue 14).
 
-A limit lets through at most, in a 30-day month,
+A limit lets through at most, in any calendar month (31 days at most),
 
-    min(quota spread over the month, tokensPerMinute * 43,200)
+    min(quota x the periods a month can touch, tokensPerMinute * 44,640)
 
-tokens (the quota spread as SUMMARY.md spreads it: Hourly * 720, Daily * 30, Weekly * 30/7,
-Monthly * 1, Yearly * 30/365), and those tokens cost at most that many at the blended price of
-the most expensive deployment the consumer can reach (generator/budgets.py `dearest`): whatever
-model they go to, the bill cannot be higher. A consumer without any limit has no ceiling, and
-then neither has the total. Per product, the ceiling is its consumers' added up (each
-subscription has its own counter); in total, every consumer's.
+tokens. Quota periods start on calendar boundaries (LEARN_AOAI_LIMIT in simulate/semantics.py:
+"the UTC timestamp truncated to the unit"), so a month can touch 744 hourly periods, 31 daily
+ones, 6 weekly ones (a day of one week, four whole weeks, two days of a sixth), one monthly
+period, and one yearly period, whose whole quota it may spend. Those tokens cost at most that
+many at the blended price of the most expensive deployment the consumer can reach
+(generator/budgets.py `dearest`): whatever model they go to, the bill cannot be higher. A
+consumer without any limit has no ceiling, and then neither has the total. Per product, the
+ceiling is its consumers' added up (each subscription has its own counter); in total, every
+consumer's. With a counter key that is not the subscription (an IP address, a header, a claim,
+an expression), every value of the key has a counter of its own: a ceiling is then one key
+value's, and the total has none.
 
 Money stays exact (Decimal, tokens as fractions) until it is shown: `cents` rounds up, so the
 ceiling printed is never below the true one. SUMMARY.md and `diff` both use this module.
@@ -21,24 +26,24 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
 from fractions import Fraction
 
-from generator import budgets, pricing
+from generator import budgets, counter_keys, pricing
 from generator.model.gateway import Gateway, Limit
 from generator.model.kinds import QuotaPeriod
 
-#: Minutes in the 30-day month every ceiling is given for.
-MINUTES_PER_MONTH = 30 * 24 * 60
-#: How many of each quota period a 30-day month holds.
+#: Minutes in the longest calendar month, the month every ceiling is given for.
+MINUTES_PER_MONTH = 31 * 24 * 60
+#: How many of each quota period one calendar month can touch.
 PERIODS_PER_MONTH: dict[QuotaPeriod, Fraction] = {
-    "Hourly": Fraction(30 * 24),
-    "Daily": Fraction(30),
-    "Weekly": Fraction(30, 7),
+    "Hourly": Fraction(31 * 24),
+    "Daily": Fraction(31),
+    "Weekly": Fraction(6),
     "Monthly": Fraction(1),
-    "Yearly": Fraction(30, 365),
+    "Yearly": Fraction(1),
 }
 
 
 def monthly_tokens(limit: Limit | None) -> Fraction | None:
-    """The most tokens `limit` lets through in a 30-day month; None: no limit, no ceiling."""
+    """The most tokens `limit` lets through in a calendar month; None: no limit, no ceiling."""
     if limit is None:
         return None
     caps = []
@@ -97,6 +102,9 @@ class CostCeilings:
     total: Ceiling
     #: Consumers without any limit (then the total has no ceiling).
     unlimited: int
+    #: What a counter is kept per when that is not the subscription ("IP address", ...): each
+    #: ceiling is one key value's, and the total has none. None: per subscription.
+    counted_per: str | None = None
 
 
 def ceiling(limit: Limit | None, price: budgets.BudgetPrice) -> Ceiling:
@@ -130,23 +138,31 @@ def cost_ceilings(gateway: Gateway) -> CostCeilings | None:
             per_product[consumer.product] = _add(per_product[consumer.product], found)
         total = _add(total, found)
     default = gateway.token_limit.default if gateway.token_limit else None
+    counted_per = _counted_per(gateway)
     return CostCeilings(
         price=price,
         currency=prices.currency,
         default=ceiling(default, price) if default is not None else None,
         consumers=tuple(consumers),
         products=tuple(per_product.items()),
-        total=total,
+        total=UNLIMITED if counted_per else total,
         unlimited=unlimited,
+        counted_per=counted_per,
     )
+
+
+def _counted_per(gateway: Gateway) -> str | None:
+    limit = gateway.token_limit
+    return None if limit is None else counter_keys.counted_per(limit.counter_key)
 
 
 def monthly_ceiling(gateway: Gateway) -> tuple[Ceiling, str, str] | None:
     """The gateway's monthly cost ceiling, its currency, and whom it covers: every consumer's
     added up, or one caller's on the default limit when the spec declares no consumer.
-    None when no deployment has a per-token price."""
+    None when no deployment has a per-token price, or the counter key is not the subscription
+    (every key value has its own counter: there is no one figure to follow)."""
     found = cost_ceilings(gateway)
-    if found is None:
+    if found is None or found.counted_per is not None:  # a counter per key value: no one figure
         return None
     if not gateway.consumers:
         return found.default or UNLIMITED, found.currency, "per caller"

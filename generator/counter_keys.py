@@ -32,6 +32,9 @@ class CounterKeyForm:
     value: Callable[[str], str]
     #: True: `spelling` is a prefix followed by an argument (`header:x-user`).
     takes_argument: bool = False
+    #: What one counter is kept per, when that is not the subscription: a cost ceiling is then
+    #: one such value's (generator/cost.py). None: per subscription.
+    counted_per: str | None = None
 
 
 def _expression_body(text: str) -> str:
@@ -42,12 +45,30 @@ def _expression_body(text: str) -> str:
 #: Every form, in the order they are documented. `expression` is last: it is what is left.
 FORMS: tuple[CounterKeyForm, ...] = (
     CounterKeyForm("subscription", "subscription", "subscription", lambda _: SUBSCRIPTION_ID),
-    CounterKeyForm("ip", "ip", "ip", lambda _: CLIENT_IP),
-    CounterKeyForm("header", "header:", "header:<name>", header_value, takes_argument=True),
+    CounterKeyForm("ip", "ip", "ip", lambda _: CLIENT_IP, counted_per="client IP address"),
     CounterKeyForm(
-        "claim", "claim:", "claim:<name> (Entra ID token claim)", claim_value, takes_argument=True
+        "header",
+        "header:",
+        "header:<name>",
+        header_value,
+        takes_argument=True,
+        counted_per="header value",
     ),
-    CounterKeyForm("expression", "@(", "a single policy expression @(...)", _expression_body),
+    CounterKeyForm(
+        "claim",
+        "claim:",
+        "claim:<name> (Entra ID token claim)",
+        claim_value,
+        takes_argument=True,
+        counted_per="claim value",
+    ),
+    CounterKeyForm(
+        "expression",
+        "@(",
+        "a single policy expression @(...)",
+        _expression_body,
+        counted_per="value of the counter-key expression",
+    ),
 )
 
 _BY_KIND = {form.kind: form for form in FORMS}
@@ -66,6 +87,11 @@ def parse(text: str) -> CounterKey:
         if not form.takes_argument and text == form.spelling:
             return CounterKey(form.kind)
     return CounterKey("expression", text)
+
+
+def counted_per(key: CounterKey) -> str | None:
+    """What one counter is kept per when that is not the subscription; None when it is."""
+    return _BY_KIND[key.kind].counted_per
 
 
 def value_expression(key: CounterKey) -> str:

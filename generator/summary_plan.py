@@ -77,9 +77,12 @@ class MoneyPlan:
     budgets: tuple[BudgetLine, ...]
     #: Consumers with their own budget in money beyond MAX_LISTED, not listed.
     other_budgets: int
+    #: How the ceilings are computed, in words (the periods a month touches, the key).
+    ceiling_rule: str
     ceilings: tuple[CeilingLine, ...]
     total: CeilingLine
-    unlimited: int
+    #: Why the total has no ceiling ("" when it has one).
+    total_note: str
 
 
 def _decimal(value: Decimal) -> str:
@@ -173,10 +176,38 @@ def money_plan(gateway: Gateway, listed_products: tuple[Product, ...]) -> MoneyP
         blended=_decimal(found.price.blended),
         budgets=tuple(lines),
         other_budgets=max(0, len(own) - MAX_LISTED),
+        ceiling_rule=_ceiling_rule(found),
         ceilings=tuple(rows),
         total=total,
-        unlimited=found.unlimited,
+        total_note=_total_note(found),
     )
+
+
+def _ceiling_rule(found: cost.CostCeilings) -> str:
+    periods = ", ".join(
+        f"{int(count):,} {period.lower()}" for period, count in cost.PERIODS_PER_MONTH.items()
+    )
+    rule = (
+        "Monthly cost ceiling: the most a calendar month may cost, the smaller of the quota "
+        f"times the periods one month can touch ({periods}) and tokens/min × "
+        f"{cost.MINUTES_PER_MONTH:,}, at {_decimal(found.price.blended)} {found.currency} per "
+        "1M tokens (rounded up to the cent)."
+    )
+    if found.counted_per:
+        rule += (
+            f" The counter key keeps one counter per {found.counted_per}, so each ceiling is "
+            f"one {found.counted_per}'s, and nothing bounds how many there are."
+        )
+    return rule
+
+
+def _total_note(found: cost.CostCeilings) -> str:
+    if found.total.cost is not None:
+        return ""
+    if found.counted_per:
+        return f"no ceiling: one counter per {found.counted_per}"
+    noun = "consumer" if found.unlimited == 1 else "consumers"
+    return f"no ceiling: {found.unlimited:,} {noun} without a limit"
 
 
 def summary_plan(gateway: Gateway) -> SummaryPlan:

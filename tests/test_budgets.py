@@ -184,24 +184,52 @@ def test_monthly_cost_ceilings_are_the_hand_computed_ones() -> None:
     found = cost.cost_ceilings(compile_path(LAB_BUDGETS).gateway)
     assert found is not None
     ceilings = dict(found.consumers)
-    # team-a: the default's 1,142,857 daily * 30 = 34,285,710 tokens (5,000/min * 43,200 is
-    # more); at $4.375 per 1M: 34,285,710 * 4375 / 10^9 = $149.99998125
-    assert ceilings["team-a"].whole_tokens == 1_142_857 * 30
-    assert ceilings["team-a"].cost == Decimal(1_142_857 * 30 * 4375) / 10**9
-    # team-b: 34,285,714 monthly (1,000/min * 43,200 = 43,200,000 is more)
+    # team-a: the default's 1,142,857 daily in a 31-day month = 35,428,567 tokens (5,000/min *
+    # 44,640 is more); at $4.375 per 1M: 35,428,567 * 4375 / 10^9 = $154.99998...
+    assert ceilings["team-a"].whole_tokens == 1_142_857 * 31
+    assert ceilings["team-a"].cost == Decimal(1_142_857 * 31 * 4375) / 10**9
+    # team-b: 34,285,714 monthly (1,000/min * 44,640 = 44,640,000 is more)
     assert ceilings["team-b"].cost == Decimal(34_285_714 * 4375) / 10**9
-    assert found.total.cost == Decimal((1_142_857 * 30 + 34_285_714) * 4375) / 10**9
+    assert found.total.cost == Decimal((1_142_857 * 31 + 34_285_714) * 4375) / 10**9
     assert cost.cents(Decimal("149.99998125")) == Decimal("150.00")
+
+
+def test_a_ceiling_is_the_worst_calendar_month_for_every_period() -> None:
+    """Quota periods start on calendar boundaries ("the UTC timestamp truncated to the unit",
+    https://learn.microsoft.com/azure/api-management/azure-openai-token-limit-policy), so one
+    month can spend a whole Yearly quota, and touch 31 days or 6 weeks: the ceiling counts
+    the periods, checked here against the calendar itself (every month of 2024 to 2027, with
+    weeks starting Monday as simulate's default)."""
+    from datetime import UTC, date, datetime, timedelta
+
+    from generator import cost
+    from generator.simulate.semantics import period_bounds
+
+    def ms(day: date) -> int:
+        return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
+
+    most: dict[str, int] = {}
+    for year in range(2024, 2028):
+        for month in range(1, 13):
+            first = date(year, month, 1)
+            end = date(year + month // 12, month % 12 + 1, 1)
+            days = [first + timedelta(d) for d in range((end - first).days)]
+            for period in ("Daily", "Weekly", "Monthly", "Yearly"):
+                touched = {period_bounds(period, ms(day))[0] for day in days}
+                most[period] = max(most.get(period, 0), len(touched))
+            most["Hourly"] = max(most.get("Hourly", 0), 24 * len(days))
+    assert {p: int(n) for p, n in cost.PERIODS_PER_MONTH.items()} == most
+    assert cost.MINUTES_PER_MONTH == 31 * 24 * 60
 
 
 @pytest.mark.parametrize(
     ("tpm", "quota_", "period", "tokens"),
     [
-        (1000, None, None, Fraction(1000 * 43_200)),
-        (None, 70_000, "Weekly", Fraction(70_000 * 30, 7)),
-        (None, 1_000, "Hourly", Fraction(1_000 * 720)),
-        (None, 3_650, "Yearly", Fraction(300)),
-        (1, 100_000, "Daily", Fraction(43_200)),  # tokens per minute bind
+        (1000, None, None, Fraction(1000 * 44_640)),
+        (None, 70_000, "Weekly", Fraction(70_000 * 6)),
+        (None, 1_000, "Hourly", Fraction(1_000 * 744)),
+        (None, 3_650, "Yearly", Fraction(3_650)),  # all of it can go in one month
+        (1, 100_000, "Daily", Fraction(44_640)),  # tokens per minute bind
     ],
 )
 def test_monthly_tokens(tpm: int | None, quota_: int | None, period: Any, tokens: Fraction) -> None:
@@ -224,14 +252,14 @@ def test_summary_shows_product_budgets_and_ceilings_past_the_listing_limit(
     ]
     data["consumers"] = [{"name": f"c{i:03d}", "product": "research"} for i in range(150)]
     summary = compile_path(write(tmp_path, data)).files["SUMMARY.md"].content
-    # $35 a week / $4.375 = 8,000,000 tokens a week; spread over 30 days: 8,000,000 * 30/7
-    # = 34,285,714.28 tokens (2,000/min * 43,200 = 86,400,000 is more), which cost
-    # 8,000,000 * 30/7 * 4.375 / 1M = $150 exactly, per subscription; 150 of them: $22,500.
+    # $35 a week / $4.375 = 8,000,000 tokens a week; a month touches 6 weeks: 48,000,000
+    # tokens (2,000/min * 44,640 = 89,280,000 is more), which cost 48 * 4.375 = $210 per
+    # subscription; 150 of them: 7,200,000,000 tokens, $31,500.
     assert quota(35, GPT_4O_BLENDED_MILLI) == 8_000_000
     assert "- product research: $35.00 / 4.375 USD per 1M tokens" in summary
     assert "= 8,000,000 tokens weekly" in summary
-    assert "| product research | $35.00 weekly | 5,142,857,142 | $22,500.00 |" in summary
-    assert "| total (150 consumers) | | 5,142,857,142 | $22,500.00 |" in summary
+    assert "| product research | $35.00 weekly | 7,200,000,000 | $31,500.00 |" in summary
+    assert "| total (150 consumers) | | 7,200,000,000 | $31,500.00 |" in summary
     # 150 consumers are not listed one by one
     assert "| consumer c000 |" not in summary
 
@@ -297,3 +325,25 @@ def test_the_largest_budget_at_the_cheapest_price_is_a_quota_the_spec_could_hold
     quota = budgets.quota_for(largest, pricing.MIN_TOKEN_PRICE)
     assert quota == 10**18
     assert quota <= schema["$defs"]["quota"]["maximum"]
+
+
+def test_a_counter_per_ip_address_has_a_ceiling_per_address_and_no_total(
+    tmp_path: Path,
+) -> None:
+    """With counterKey ip every client address has its own counter ("For each key value, a
+    single counter is used", https://learn.microsoft.com/azure/api-management/azure-openai-token-limit-policy):
+    a consumer's $5 a day is $5 a day per address, so SUMMARY gives no total and diff no
+    ceiling to follow."""
+    from generator import cost
+
+    data = yaml.safe_load(LAB_BUDGETS.read_text(encoding="utf-8"))
+    data["tokenLimit"]["counterKey"] = "ip"
+    compiled = compile_path(write(tmp_path, data))
+    found = cost.cost_ceilings(compiled.gateway)
+    assert found is not None
+    assert found.counted_per == "client IP address"
+    assert found.total == cost.UNLIMITED
+    assert cost.monthly_ceiling(compiled.gateway) is None
+    summary = compiled.files["SUMMARY.md"].content
+    assert "keeps one counter per client IP address, so each ceiling is one" in summary
+    assert "| no ceiling: one counter per client IP address |" in summary

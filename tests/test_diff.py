@@ -31,24 +31,24 @@ SUMMARIES = {
         "APIM: sku BasicV2 → StandardV2 (API Management changes tier in place, which takes "
         "15 to 45 minutes)"
     ],
-    # The default budget becomes weekly: 1,142,857 a week spread over 30 days (* 30/7) is
-    # 4,897,958.57 tokens, $21.43 at $4.375 per 1M (was 1,142,857 * 30 daily: $150.00).
-    # team-b's $300 buys 68,571,428 tokens, but 1,000/min * 43,200 = 43,200,000 bind: $189.00
-    # (was $150.00). $300.00 → $210.43: the ceiling falls although a budget doubled.
+    # The default budget becomes weekly: 1,142,857 a week, and a calendar month touches 6
+    # weeks: 6,857,142 tokens, $30.00 at $4.375 per 1M (was 1,142,857 * 31 days: $155.00).
+    # team-b's $300 buys 68,571,428 tokens, but 1,000/min * 44,640 = 44,640,000 bind: $195.30
+    # (was $150.00). $305.00 → $225.30: the ceiling falls although a budget doubled.
     "budget-raised": [
         "token limit: token-quota-period Daily → Weekly",
         "token limit budget: period Daily → Weekly",
         "consumer team-b: token-quota 34285714 → 68571428",
         "consumer team-b budget: amount 150 → 300",
-        "monthly cost ceiling: \u2212$89.57 a month at most in total ($300.00 → $210.43)",
+        "monthly cost ceiling: \u2212$79.70 a month at most in total ($305.00 → $225.30)",
     ],
     "capacity-below-consumers": ["account primary deployment gpt-4o: capacity 50 → 5"],
-    # team-c gets the default 100,000 a day: 3,000,000 tokens a month, $13.125 at $4.375 per
-    # 1M (gpt-4o 2024-11-20 Global: 0.75 * 2.50 + 0.25 * 10.00); team-a $13.125, team-b
-    # 200,000 monthly $0.875: $14.00 → $27.125, shown rounded up to the cent.
+    # team-c gets the default 100,000 a day: 3,100,000 tokens in a 31-day month, $13.5625 at
+    # $4.375 per 1M (gpt-4o 2024-11-20 Global: 0.75 * 2.50 + 0.25 * 10.00); team-a $13.5625,
+    # team-b 200,000 monthly $0.875: $14.4375 → $28.00, shown rounded up to the cent.
     "consumer-added": [
         "consumer team-c added",
-        "monthly cost ceiling: +$13.13 a month at most in total ($14.00 → $27.13)",
+        "monthly cost ceiling: +$13.56 a month at most in total ($14.44 → $28.00)",
     ],
     "consumer-limit": ["consumer team-a: tokens-per-minute 5000 → 8000"],
     "metrics-and-default-limit": [
@@ -170,7 +170,7 @@ def test_many_consumers_added_are_summarized() -> None:
         + ", ".join(f"app-{i:03d}" for i in range(MAX_LISTED))
         + " and 5 more",
         # consumers without any limit: the total has no ceiling any more
-        "monthly cost ceiling: $14.00 → none (a consumer without any token limit has no cost "
+        "monthly cost ceiling: $14.44 → none (a consumer without any token limit has no cost "
         "ceiling)",
     ]
 
@@ -178,10 +178,10 @@ def test_many_consumers_added_are_summarized() -> None:
 def test_removed_resources_are_flagged_as_left_in_azure() -> None:
     gateway = compile_path(PAIRS / "unchanged" / "old" / "tokengate.yaml").gateway
     changes = model_changes(gateway, replace(gateway, consumers=gateway.consumers[:1]))
-    # team-b's 200,000 a month cost at most $0.875 at $4.375 per 1M: $14.00 → $13.125
+    # team-b's 200,000 a month cost at most $0.875 at $4.375 per 1M: $14.4375 → $13.5625
     assert [c.summary for c in changes] == [
         "consumer team-b removed",
-        "monthly cost ceiling: \u2212$0.87 a month at most in total ($14.00 → $13.13)",
+        "monthly cost ceiling: \u2212$0.87 a month at most in total ($14.44 → $13.57)",
     ]
     assert "incremental deployment" in changes[0].note
 
@@ -261,11 +261,11 @@ def test_a_price_override_is_one_line_and_moves_the_cost_ceiling(tmp_path: Path)
         + "deploymentType: Global, input: 5, output: 20 }\n"
     )
     new = compile_path(spec).gateway
-    # Twice the price, twice the ceiling: team-a 3,000,000 tokens and team-b 200,000 a month
-    # at 0.75 * 5 + 0.25 * 20 = $8.75 per 1M: $28.00 (was $14.00 at $4.375).
+    # Twice the price, twice the ceiling: team-a 3,100,000 tokens and team-b 200,000 a month
+    # at 0.75 * 5 + 0.25 * 20 = $8.75 per 1M: $28.875 (was $14.4375 at $4.375).
     assert [change.line() for change in model_changes(old, new)] == [
         "prices: 1 changed: gpt-4o 2024-11-20 Global",
-        "monthly cost ceiling: +$14.00 a month at most in total ($14.00 → $28.00)",
+        "monthly cost ceiling: +$14.44 a month at most in total ($14.44 → $28.88)",
     ]
 
 
