@@ -174,10 +174,16 @@ CURRENCY_SIGNS = {"USD": "$", "EUR": "€", "GBP": "£"}
 
 
 def money_text(amount: Decimal, currency: str, *, signed: bool = False) -> str:
-    """`$1,200.00`, `1,200.00 CHF`; `signed` adds a plus or a minus sign (U+2212) in front."""
+    """`$1,200.00`, `1,200.00 CHF`; `signed` adds a plus or a minus sign (U+2212) in front.
+    An amount finer than the cent (a budget of 5.005) keeps its digits: rounding it for show
+    would print a budget next to a quota that is not its own."""
     sign = ""
     if signed:
         sign = "+" if amount >= 0 else "\u2212"
-    figure = f"{abs(amount):,.2f}"
+    magnitude = abs(amount)
+    if magnitude == magnitude.quantize(Decimal("0.01")):
+        figure = f"{magnitude:,.2f}"
+    else:
+        figure = f"{magnitude.normalize():,f}"
     symbol = CURRENCY_SIGNS.get(currency)
     return f"{sign}{symbol}{figure}" if symbol else f"{sign}{figure} {currency}"

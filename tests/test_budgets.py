@@ -315,6 +315,20 @@ def test_a_prices_file_in_another_currency_refuses_usd_budgets(tmp_path: Path) -
     assert "TG160 budget in USD, but the price table of 2026-09-01 is in EUR" in result.output
 
 
+def test_prices_show_works_on_the_spec_the_budget_rules_refuse(tmp_path: Path) -> None:
+    """`prices show` is how to look at why TG160 fires: it checks the spec's fields only, so
+    the table in EUR is shown (it used to stop at TG160 and show nothing)."""
+    prices = str(_price_file(tmp_path, "EUR"))
+    result = CliRunner().invoke(main, ["prices", "show", str(LAB_BUDGETS), "--prices", prices])
+    assert result.exit_code == 0, result.output
+    assert "currency: EUR" in result.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(LAB_BUDGETS.read_text(encoding="utf-8").replace("amount: 5", "amount: x"))
+    result = CliRunner().invoke(main, ["prices", "show", str(bad)])
+    assert result.exit_code == 2
+    assert "TG" in result.stderr and "bad.yaml:" in result.stderr
+
+
 def test_the_largest_budget_at_the_cheapest_price_is_a_quota_the_spec_could_hold() -> None:
     """The spec schema caps a budget at 1e8 and every price table holds input and output
     prices to at least pricing.MIN_TOKEN_PRICE, so the quota a budget becomes stays within the

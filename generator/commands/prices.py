@@ -31,11 +31,21 @@ def prices() -> None:
 def show(spec: Path | None, prices: PriceTable | None) -> None:
     """Print the price table SPEC is costed with: per model, version and deployment type, per
     1M tokens (the shipped table, or --prices FILE, with the spec's own overrides)."""
-    from generator.pipeline import compile_path
+    from generator import budgets
+    from generator.errors import SpecInvalid
+    from generator.findings import has_errors
+    from generator.pipeline import load_spec
     from generator.pricing import shipped
+    from generator.validate import field_findings
 
+    # Only the fields are checked: the table is what a spec whose budgets the rules refuse
+    # (TG160, TG161: no price, another currency) needs to be looked at with.
+    loaded = load_spec(spec)
+    problems = field_findings(loaded)
+    if has_errors(problems):
+        raise SpecInvalid(problems)
     base = prices or shipped()
-    table = compile_path(spec, prices=prices).gateway.prices or base
+    table = budgets.spec_prices(loaded.data, prices)
     click.echo(f"prices: {table.source}")
     click.echo(f"effective: {table.effective}, currency: {table.currency}, per 1M tokens")
     click.echo(_table(table, set(base.prices), "shipped" if prices is None else "--prices"))

@@ -39,10 +39,6 @@ from generator.model.gateway import (
     merged_model_limits,
 )
 
-#: The limit fields a consumer or product may set.
-LIMIT_FIELDS = ("tokensPerMinute", "quota", "quotaPeriod")
-
-
 MAX_CONSUMER_BRANCHES = 100
 #: Token-limit elements the branches may hold in all (one per branch, plus one per per-model
 #: limit): a per-model element with its <when> is ~0.5-0.7 KB, so 300 stay well under the

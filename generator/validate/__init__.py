@@ -13,12 +13,12 @@ from generator.validate.locations import location_findings
 from generator.validate.rules import RULES, SemanticRule, semantic_findings
 from generator.validate.schema import schema_findings
 
-__all__ = ["RULES", "SemanticRule", "findings_for", "validate"]
+__all__ = ["RULES", "SemanticRule", "field_findings", "findings_for", "validate"]
 
 
 def findings_for(spec: LoadedSpec) -> list[Finding]:
     """Every finding for the spec, sorted by position."""
-    findings = _field_findings(spec)
+    findings = field_findings(spec)
     if not findings:
         # Rules see the schema defaults filled in, so no rule repeats a default; positions of
         # filled-in values fall back to their parent's.
@@ -26,7 +26,7 @@ def findings_for(spec: LoadedSpec) -> list[Finding]:
     return sorted(spec.warnings + findings, key=lambda f: (f.line, f.column, f.rule_id, f.message))
 
 
-def _field_findings(spec: LoadedSpec) -> list[Finding]:
+def field_findings(spec: LoadedSpec) -> list[Finding]:
     """Hygiene (every string and number), schema and region findings; one finding per field:
     a value the walk refuses (a control character, say) is not also reported by its pattern."""
     hygiene = hygiene_findings(spec)

@@ -102,7 +102,7 @@ def budget_below_one_request(spec: LoadedSpec) -> Iterator[Finding]:
             yield budget_below_one_request.finding(
                 spec,
                 (*path, "amount"),
-                f"budget of {amount} {table.currency} buys no token at {at.deployment}'s "
+                f"budget of {amount:f} {table.currency} buys no token at {at.deployment}'s "
                 f"blended price of {at.blended.normalize():f} {table.currency} per 1M tokens",
             )
             continue
@@ -113,7 +113,7 @@ def budget_below_one_request(spec: LoadedSpec) -> Iterator[Finding]:
             yield budget_below_one_request.finding(
                 spec,
                 (*path, "amount"),
-                f"budget of {amount} {table.currency} is less than one response of "
+                f"budget of {amount:f} {table.currency} is less than one response of "
                 f"deployment '{deployment}' at its max output tokens ({tokens:,} tokens x "
                 f"{output} {table.currency} per 1M = {cost} {table.currency}): one "
                 "request could spend it all",
