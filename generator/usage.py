@@ -26,7 +26,7 @@ from generator.model.gateway import Gateway
 from generator.pricing import Price, PriceTable, shipped
 from generator.render import markdown_text
 from generator.simulate.plan import Needs
-from generator.simulate.traces import TraceInvalid, TraceProblem
+from generator.simulate.traces import MAX_PROBLEMS, TraceInvalid, TraceProblem
 from generator.simulate.workload import CACHED_TOKENS, CONSUMER, DEPLOYMENT, Workload
 
 NO_PRICE = "no price"
@@ -235,7 +235,7 @@ def cached_counts(workload: Workload) -> list[int] | None:
                     f"{prompt:,} prompt tokens",
                 )
             )
-            if len(problems) >= 20:
+            if len(problems) >= MAX_PROBLEMS:
                 raise TraceInvalid(problems, stopped=True)
         counts.append(value)
     if problems:
